@@ -1,0 +1,95 @@
+"""Typed configuration from the environment, with defaults that work on one machine.
+
+Every setting is read here and nowhere else. A bad value fails fast with a message that names the
+variable and says what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+class ConfigError(ValueError):
+    """An environment variable holds a value the lab cannot use."""
+
+
+def env_str(env: Mapping[str, str], name: str, default: str) -> str:
+    """Return the variable's value, or the default when it is unset or empty."""
+    return env.get(name) or default
+
+
+def env_int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    """Return the variable as an integer in [low, high], or the default when unset."""
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number; set it to one from {low} to {high}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={value} is out of range; set it to a number from {low} to {high}")
+    return value
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Where each process listens."""
+
+    gateway: int = 8080
+    cart: int = 50051
+    pricing: int = 50052
+    email: int = 50053
+    redis: int = 6380
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Ports:
+        """Read PURCHASE_<SERVICE>_PORT for every process."""
+        return cls(
+            **{
+                field: env_int(env, f"PURCHASE_{field.upper()}_PORT", default, 1, 65535)
+                for field, default in cls().__dict__.items()
+            }
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a service or the CLI reads from the environment."""
+
+    host: str
+    ports: Ports
+    redis_url: str
+    cart_target: str
+    pricing_target: str
+    email_target: str
+    cart_deadline_ms: int
+    pricing_deadline_ms: int
+    email_deadline_ms: int
+    gateway_workers: int
+    gateway_threads: int
+    log_level: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
+        """Build settings from PURCHASE_* variables; see .env for the full list."""
+        ports = Ports.from_env(env)
+        log_level = env_str(env, "PURCHASE_LOG_LEVEL", "INFO").upper()
+        if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ConfigError(f"PURCHASE_LOG_LEVEL={log_level!r}; use DEBUG, INFO, WARNING or ERROR")
+        return cls(
+            host=env_str(env, "PURCHASE_HOST", "127.0.0.1"),
+            ports=ports,
+            redis_url=env_str(env, "PURCHASE_REDIS_URL", f"redis://127.0.0.1:{ports.redis}/0"),
+            cart_target=env_str(env, "PURCHASE_CART_TARGET", f"127.0.0.1:{ports.cart}"),
+            pricing_target=env_str(env, "PURCHASE_PRICING_TARGET", f"127.0.0.1:{ports.pricing}"),
+            email_target=env_str(env, "PURCHASE_EMAIL_TARGET", f"127.0.0.1:{ports.email}"),
+            cart_deadline_ms=env_int(env, "PURCHASE_CART_DEADLINE_MS", 1000, 10, 60_000),
+            pricing_deadline_ms=env_int(env, "PURCHASE_PRICING_DEADLINE_MS", 500, 10, 60_000),
+            email_deadline_ms=env_int(env, "PURCHASE_EMAIL_DEADLINE_MS", 500, 10, 60_000),
+            gateway_workers=env_int(env, "PURCHASE_GATEWAY_WORKERS", 2, 1, 32),
+            gateway_threads=env_int(env, "PURCHASE_GATEWAY_THREADS", 8, 1, 128),
+            log_level=log_level,
+        )
