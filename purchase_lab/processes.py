@@ -83,8 +83,10 @@ class ManagedProcess:
 
     def _pump(self, popen: subprocess.Popen[bytes]) -> None:
         assert popen.stdout is not None
-        for raw in popen.stdout:
-            self._sink(self.spec.name, raw.decode("utf-8", "replace"))
+        # The pipe is closed under us when a stop gives up waiting for the reader; that ends the stream.
+        with contextlib.suppress(ValueError, OSError):
+            for raw in popen.stdout:
+                self._sink(self.spec.name, raw.decode("utf-8", "replace"))
 
     def wait_healthy(self, timeout: float = 15.0) -> None:
         """Block until the process passes its health check; raise if it dies or times out."""
@@ -115,3 +117,5 @@ class ManagedProcess:
     def _join_reader(self) -> None:
         if self._reader is not None:
             self._reader.join(timeout=2)
+        if self._popen is not None and self._popen.stdout is not None:
+            self._popen.stdout.close()

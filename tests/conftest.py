@@ -8,6 +8,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 import pytest
 
@@ -49,6 +50,7 @@ class Lab:
         self.data_dir = log_dir / "redis-data"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.processes: dict[str, ManagedProcess] = {}
+        self._log_files: dict[str, TextIO] = {}
 
     @property
     def gateway_url(self) -> str:
@@ -69,7 +71,9 @@ class Lab:
         for name in names or SERVICES:
             spec = process_spec(name, self.settings, self.data_dir)
             spec.env = self.env
-            log = (self.log_dir / f"{name}.log").open("a", encoding="utf-8")
+            if name not in self._log_files:  # line-buffered, so logs() shows what was printed so far
+                self._log_files[name] = (self.log_dir / f"{name}.log").open("a", encoding="utf-8", buffering=1)
+            log = self._log_files[name]
             process = self.processes.get(name) or ManagedProcess(spec, lambda _n, line, log=log: log.write(line))
             self.processes[name] = process
             process.start()
@@ -89,6 +93,8 @@ class Lab:
         """Stop every process, the gateway first and Redis last."""
         for name in reversed(list(self.processes)):
             self.processes[name].stop()
+        for log in self._log_files.values():
+            log.close()
 
 
 @pytest.fixture(scope="module")

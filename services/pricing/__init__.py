@@ -1,0 +1,1 @@
+"""The pricing service: the catalogue, cart prices and discounts, over gRPC. It keeps no state."""
