@@ -1,0 +1,1 @@
+"""Tests of feature flags: definitions, rollouts, the live file, and evaluation across processes."""
