@@ -1,0 +1,1 @@
+"""Tests of the fault-injection package, purchase_lab.faults."""
