@@ -1,0 +1,75 @@
+"""`purchase status|start|stop|kill|restart`: look at and control the processes of a running lab."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from purchase_lab.control import NoLabRunning, Reply, run_dir, send
+from purchase_lab.topology import SERVICES
+
+# The help of each command that acts on one process.
+ACTIONS = {
+    "start": "start SERVICE again and wait until it is healthy",
+    "stop": "stop SERVICE gracefully (SIGTERM); it stays down until `purchase start`",
+    "kill": "kill SERVICE at once (SIGKILL), like a crashed node; it stays down until `purchase start`",
+    "restart": "stop SERVICE gracefully, start it again and wait until it is healthy",
+}
+STATUS_EXIT = "exit status: 0 all healthy, 1 no lab running, 3 a process is down or unhealthy"
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add `purchase status` and the commands that act on one process."""
+    status = commands.add_parser(
+        "status", help="show every process: state, pid, address, health now", epilog=STATUS_EXIT
+    )
+    status.add_argument("--json", action="store_true", help="print the supervisor's reply as JSON")
+    status.set_defaults(run=show_status)
+    for action, text in ACTIONS.items():
+        parser = commands.add_parser(action, help=text, description=text[0].upper() + text[1:] + ".")
+        parser.add_argument("service", metavar="SERVICE", choices=SERVICES, help=f"one of {', '.join(SERVICES)}")
+        parser.set_defaults(run=act, action=action)
+
+
+def _ask(request: Mapping[str, Any]) -> Reply | None:
+    """Send a request to the running lab; on failure say why on stderr and return None."""
+    try:
+        return send(run_dir(), request)
+    except (NoLabRunning, ValueError) as error:
+        print(f"purchase: {error}", file=sys.stderr)
+    except OSError as error:
+        print(f"purchase: could not talk to the lab's supervisor ({error}); is `purchase up` running?", file=sys.stderr)
+    return None
+
+
+def show_status(options: argparse.Namespace) -> int:
+    """Print every process's state and health; exit 0 only when all are running and healthy."""
+    reply = _ask({"op": "status"})
+    if reply is None:
+        return 1
+    processes = reply["processes"]
+    if options.json:
+        print(json.dumps(reply, indent=2))
+    else:
+        print(f"supervisor pid {reply['supervisor_pid']}, run dir {run_dir()}")
+        print(f"{'SERVICE':<9}{'STATE':<13}{'PID':<9}{'HEALTH':<11}ADDRESS")
+        for process in processes:
+            health = "healthy" if process["healthy"] else "unhealthy"
+            pid = process["pid"] or "-"
+            print(f"{process['name']:<9}{process['state']:<13}{pid!s:<9}{health:<11}{process['address']}")
+    return 0 if all(p["state"] == "running" and p["healthy"] for p in processes) else 3
+
+
+def act(options: argparse.Namespace) -> int:
+    """Ask the supervisor to start, stop, kill or restart one process and print what happened."""
+    reply = _ask({"op": options.action, "service": options.service})
+    if reply is None:
+        return 1
+    if not reply["ok"]:
+        print(f"purchase: {reply['error']}", file=sys.stderr)
+        return 1
+    print(reply["message"])
+    return 0

@@ -1,0 +1,171 @@
+"""`purchase up`: start Redis and every service as local processes and supervise them until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from purchase_lab.config import Settings
+from purchase_lab.control import ControlServer, LabAlreadyRunning, Reply, claim_run_dir, run_dir, socket_path
+from purchase_lab.redis_server import RedisNotFound
+from purchase_lab.supervisor import Supervisor, SupervisorError
+from purchase_lab.topology import SERVICES
+
+log = logging.getLogger(__name__)
+
+# Operations that change a process; they run one at a time on the supervisor's main thread.
+OPERATIONS = ("start", "stop", "kill", "restart")
+# How often the supervisor looks for processes that exited on their own, in seconds.
+WATCH_INTERVAL = 0.2
+
+Operation = tuple[str, str, "Future[str]"]
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add `purchase up`."""
+    parser = commands.add_parser(
+        "up",
+        help="start Redis and every service; Ctrl-C stops them all",
+        description="Start Redis, cart, pricing, email and the gateway as local processes, each healthy before "
+        "the next, and keep them under supervision until Ctrl-C or SIGTERM. Ports come from "
+        "PURCHASE_<SERVICE>_PORT; state lives in PURCHASE_RUN_DIR (default .run).",
+    )
+    parser.set_defaults(run=run)
+
+
+class _PrefixedFormatter(logging.Formatter):
+    """Format supervisor events like the children's lines: `purchase | message`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = record.getMessage()
+        if record.levelno >= logging.WARNING:
+            text = f"{record.levelname.lower()}: {text}"
+        return f"{'purchase':<9}| {text}"
+
+
+def run(_options: argparse.Namespace) -> int:
+    """Run the lab in the foreground; return 0 after a clean stop, 1 when it could not start."""
+    handler = logging.StreamHandler(sys.stdout)  # one stream, so events and children's lines stay in order
+    handler.setFormatter(_PrefixedFormatter())
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    settings = Settings.from_env()
+    directory = run_dir()
+    try:
+        path = socket_path(directory)
+        lock = claim_run_dir(directory)
+    except (LabAlreadyRunning, ValueError) as error:
+        print(f"purchase: {error}", file=sys.stderr)
+        return 1
+    with lock:
+        try:
+            supervisor = Supervisor(settings, directory)
+        except RedisNotFound as error:
+            print(f"purchase: {error}", file=sys.stderr)
+            return 1
+        return _Lab(supervisor, path).run()
+
+
+class _Lab:
+    """The supervisor in the foreground: the control socket, signals, and the loop that runs operations."""
+
+    def __init__(self, supervisor: Supervisor, path: Path) -> None:
+        self.supervisor = supervisor
+        self.path = path
+        self._signal: int | None = None
+        self._ops: queue.Queue[Operation] = queue.Queue()
+        self._accepting = True
+        self._accepting_lock = threading.Lock()
+
+    def run(self) -> int:
+        """Start everything, serve requests until a signal, then stop everything; return the exit status."""
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self._on_signal)
+        control = ControlServer(self.path, self._handle)
+        control.start()
+        try:
+            return self._run_until_signal()
+        finally:
+            self._shut_down(control)
+
+    def _run_until_signal(self) -> int:
+        began = time.monotonic()
+        try:
+            self.supervisor.start_all(keep_going=lambda: self._signal is None)
+        except SupervisorError as error:
+            log.error("%s", error)
+            log.error("the lab did not start; stopping what did")
+            return 1
+        if self._signal is None:
+            self._announce(time.monotonic() - began)
+            self._serve()
+        log.info("received %s; stopping every process", signal.Signals(self._signal or signal.SIGTERM).name)
+        return 0
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        # Only record it: a signal handler must not take locks the interrupted code may hold.
+        if self._signal is None:
+            self._signal = signum
+
+    def _handle(self, request: Mapping[str, Any]) -> Reply:
+        """Answer one control request (on a control-socket thread)."""
+        op = request.get("op")
+        if op == "status":
+            processes = [status.to_dict() for status in self.supervisor.status()]
+            return {"ok": True, "supervisor_pid": os.getpid(), "processes": processes}
+        if op not in OPERATIONS:
+            return {"ok": False, "error": f"unknown op {op!r}; use status or one of {', '.join(OPERATIONS)}"}
+        done: Future[str] = Future()
+        with self._accepting_lock:
+            if not self._accepting:
+                return {"ok": False, "error": "the lab is shutting down; nothing was done"}
+            self._ops.put((op, str(request.get("service")), done))
+        try:
+            return {"ok": True, "message": done.result()}
+        except SupervisorError as error:
+            return {"ok": False, "error": str(error)}
+
+    def _serve(self) -> None:
+        """Run queued operations and report exits until a signal arrives."""
+        while self._signal is None:
+            try:
+                op, service, done = self._ops.get(timeout=WATCH_INTERVAL)
+            except queue.Empty:
+                self.supervisor.reap()
+                continue
+            try:
+                done.set_result(getattr(self.supervisor, op)(service))
+            except SupervisorError as error:
+                done.set_exception(error)
+            self.supervisor.reap()
+
+    def _shut_down(self, control: ControlServer) -> None:
+        """Refuse what is still queued, close the control socket, and stop every process."""
+        with self._accepting_lock:
+            self._accepting = False
+        while not self._ops.empty():
+            self._ops.get_nowait()[2].set_exception(SupervisorError("the lab is shutting down; nothing was done"))
+        control.close()
+        self.supervisor.stop_all()
+        log.info("everything stopped")
+
+    def _announce(self, seconds: float) -> None:
+        """Tell the person at the terminal where everything listens and how to control it."""
+        gateway = self.supervisor.address("gateway")
+        lines = [
+            f"Purchase Lab is up ({seconds:.1f} s). Where everything listens:",
+            *(f"  {name:<8} {self.supervisor.address(name)}" for name in reversed(SERVICES)),
+            f"Try it:   curl {gateway}/api/v1/products",
+            "Control:  purchase status | purchase stop|start|kill|restart SERVICE  (from another terminal)",
+            "Stop:     Ctrl-C stops every process",
+        ]
+        print("\n".join(lines), flush=True)

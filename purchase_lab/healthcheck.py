@@ -1,0 +1,31 @@
+"""Exit 0 when a lab process is healthy, through its real health protocol (for container healthchecks).
+
+python -m purchase_lab.healthcheck grpc HOST:PORT     # the standard gRPC health service says SERVING
+python -m purchase_lab.healthcheck http URL           # a GET of URL answers 200
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from purchase_lab.health import grpc_serving, http_ok
+
+CHECKS = {"grpc": grpc_serving, "http": http_ok}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Check one process once; return 0 when healthy, 1 (with a message on stderr) when not."""
+    parser = argparse.ArgumentParser(prog="python -m purchase_lab.healthcheck", description=__doc__.splitlines()[0])
+    parser.add_argument("protocol", choices=sorted(CHECKS), help="grpc: standard health service; http: GET")
+    parser.add_argument("target", help="HOST:PORT for grpc, a URL for http")
+    parser.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for an answer (default 2)")
+    options = parser.parse_args(argv)
+    if CHECKS[options.protocol](options.target, timeout=options.timeout):
+        return 0
+    parser.exit(1, f"{options.target} is not healthy ({options.protocol} health check failed)\n")
+    return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
