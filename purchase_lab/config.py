@@ -7,8 +7,10 @@ variable and says what is allowed.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 
 class ConfigError(ValueError):
@@ -32,6 +34,35 @@ def env_int(env: Mapping[str, str], name: str, default: int, low: int, high: int
     if not low <= value <= high:
         raise ConfigError(f"{name}={value} is out of range; set it to a number from {low} to {high}")
     return value
+
+
+def run_dir(env: Mapping[str, str] = os.environ) -> Path:
+    """The directory holding a running lab's state: PURCHASE_RUN_DIR, else `.run` in the current directory."""
+    return Path(env_str(env, "PURCHASE_RUN_DIR", ".run")).expanduser().resolve()
+
+
+def control_dir(env: Mapping[str, str] = os.environ) -> Path:
+    """Where the live flag and fault files are: PURCHASE_CONTROL_DIR, else `control` in the run dir."""
+    configured = env.get("PURCHASE_CONTROL_DIR")
+    return Path(configured).expanduser().resolve() if configured else run_dir(env) / "control"
+
+
+def replica(env: Mapping[str, str] = os.environ) -> int:
+    """This process's replica number, from PURCHASE_REPLICA: 1 (the only one) when unset."""
+    return env_int(env, "PURCHASE_REPLICA", 1, 1, 99)
+
+
+_DOMAIN = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
+
+
+def employee_domain(env: Mapping[str, str] = os.environ) -> str:
+    """Read PURCHASE_EMPLOYEE_DOMAIN: users whose email is exactly in this domain are employees."""
+    domain = env_str(env, "PURCHASE_EMPLOYEE_DOMAIN", "purchase.example").strip().lower()
+    if not _DOMAIN.fullmatch(domain):
+        raise ConfigError(
+            f"PURCHASE_EMPLOYEE_DOMAIN={domain!r} is not a domain name; set it to one such as 'purchase.example'"
+        )
+    return domain
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from purchase_lab.config import env_str
-
 Reply = dict[str, Any]
 Handler = Callable[[Mapping[str, Any]], Reply]
 
@@ -35,11 +33,6 @@ class NoLabRunning(RuntimeError):
 
 class LabAlreadyRunning(RuntimeError):
     """Another supervisor holds the run dir."""
-
-
-def run_dir(env: Mapping[str, str] = os.environ) -> Path:
-    """The directory holding a running lab's state: PURCHASE_RUN_DIR, else `.run` in the current directory."""
-    return Path(env_str(env, "PURCHASE_RUN_DIR", ".run")).resolve()
 
 
 def socket_path(directory: Path) -> Path:

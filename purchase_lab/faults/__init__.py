@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from purchase_lab.faults.environment import control_dir, replica_from_env
+from purchase_lab.config import control_dir, replica
 from purchase_lab.faults.interceptors import FaultClientInterceptor, FaultServerInterceptor
 from purchase_lab.faults.rules import Rule, RuleError
 from purchase_lab.faults.scenarios import SCENARIOS, UnknownScenario
@@ -36,6 +36,6 @@ __all__ = [
     "UnknownScenario",
     "control_dir",
     "faults_path",
-    "replica_from_env",
+    "replica",
     "watch_rules",
 ]

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from purchase_lab.faults.environment import control_dir
+from purchase_lab.config import control_dir
 from purchase_lab.faults.rules import SERVICES, Rule, RuleError, new_rule, rule_from_dict
 from purchase_lab.faults.scenarios import find_scenario
 

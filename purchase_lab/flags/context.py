@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from openfeature.evaluation_context import EvaluationContext
 
-from purchase_lab.flags.definitions import employee_domain_from_env
+from purchase_lab.config import employee_domain
 from purchase_lab.flags.errors import InvalidUser
 
 USER_ID_KEY = "x-purchase-user-id"
@@ -41,7 +41,7 @@ class UserContext:
     user_id: str
     email: str | None = None
     app_version: str | None = None
-    employee_domain: str = field(default_factory=employee_domain_from_env, repr=False, compare=False)
+    employee_domain: str = field(default_factory=employee_domain, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         check_user_id(self.user_id)

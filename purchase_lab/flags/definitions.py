@@ -8,13 +8,12 @@ flag's default set to the old behaviour is what makes a dark launch safe.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from purchase_lab.config import ConfigError, env_str
+from purchase_lab import config
 from purchase_lab.flags.errors import UnknownFlag
 
 CHECKOUT_FALLBACKS = "checkout.fallbacks"
@@ -23,12 +22,8 @@ LOYALTY_DISCOUNT = "pricing.loyalty_discount"
 # The definitions in git; a running lab never writes them (it works on a live copy).
 COMMITTED_FLAGS = Path(__file__).resolve().parents[2] / "flags" / "flags.json"
 LIVE_FILE_NAME = "flags.json"
-DEFAULT_CONTROL_DIR = Path(".run") / "control"
-DEFAULT_EMPLOYEE_DOMAIN = "purchase.example"
 # How often each process looks at the live file's mtime: a change reaches everyone within ~this.
 POLL_MS = 100
-
-_DOMAIN = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
 
 
 @dataclass(frozen=True)
@@ -61,16 +56,6 @@ def known_flag(key: str) -> FlagSpec:
         raise UnknownFlag(key, FLAGS) from None
 
 
-def employee_domain_from_env(env: Mapping[str, str] = os.environ) -> str:
-    """Read PURCHASE_EMPLOYEE_DOMAIN: users whose email is exactly in this domain are employees."""
-    domain = env_str(env, "PURCHASE_EMPLOYEE_DOMAIN", DEFAULT_EMPLOYEE_DOMAIN).strip().lower()
-    if not _DOMAIN.fullmatch(domain):
-        raise ConfigError(
-            f"PURCHASE_EMPLOYEE_DOMAIN={domain!r} is not a domain name; set it to one such as 'purchase.example'"
-        )
-    return domain
-
-
 @dataclass(frozen=True)
 class FlagSettings:
     """Where the live flags file is and who counts as an employee, read from the environment."""
@@ -85,6 +70,5 @@ class FlagSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> FlagSettings:
-        """Read PURCHASE_CONTROL_DIR (default .run/control under the current directory) and the domain."""
-        control_dir = Path(env_str(env, "PURCHASE_CONTROL_DIR", str(DEFAULT_CONTROL_DIR))).expanduser()
-        return cls(control_dir=control_dir.absolute(), employee_domain=employee_domain_from_env(env))
+        """Read PURCHASE_CONTROL_DIR (default: control/ in the run dir) and PURCHASE_EMPLOYEE_DOMAIN."""
+        return cls(control_dir=config.control_dir(env), employee_domain=config.employee_domain(env))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from purchase_lab.faults import SCENARIOS, control_dir, faults_path, replica_from_env
+from purchase_lab.faults import SCENARIOS, control_dir, faults_path, replica
 from purchase_lab.faults.rules import RuleError
 from purchase_lab.faults.scenarios import UnknownScenario
 from purchase_lab.faults.store import FaultFileError, FaultStore, UnknownRule
@@ -151,7 +151,7 @@ def test_the_control_dir_and_replica_come_from_the_environment(tmp_path: Path) -
     assert control_dir({"PURCHASE_CONTROL_DIR": str(tmp_path)}) == tmp_path
     assert control_dir({}) == Path.cwd() / ".run" / "control"
     assert faults_path(tmp_path) == tmp_path / "faults.json"
-    assert replica_from_env({}) == 1
-    assert replica_from_env({"PURCHASE_REPLICA": "3"}) == 3
+    assert replica({}) == 1
+    assert replica({"PURCHASE_REPLICA": "3"}) == 3
     with pytest.raises(ValueError, match="PURCHASE_REPLICA=0 is out of range"):
-        replica_from_env({"PURCHASE_REPLICA": "0"})
+        replica({"PURCHASE_REPLICA": "0"})
