@@ -41,6 +41,8 @@ class Lab:
         ports = Ports(**{name: free_port() for name in SERVICES})
         self.env = {
             **{f"PURCHASE_{name.upper()}_PORT": str(getattr(ports, name)) for name in SERVICES},
+            # Each lab has its own live flag and fault files, never the repo's .run/.
+            "PURCHASE_CONTROL_DIR": str(log_dir / "control"),
             "PURCHASE_GATEWAY_WORKERS": "1",
             "PURCHASE_GATEWAY_THREADS": "8",
             **(env or {}),
