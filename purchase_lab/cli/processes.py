@@ -8,7 +8,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from purchase_lab.control import NoLabRunning, Reply, run_dir, send
+from purchase_lab.config import run_dir
+from purchase_lab.control import NoLabRunning, Reply, send
 from purchase_lab.topology import SERVICES
 
 # The help of each command that acts on one process.

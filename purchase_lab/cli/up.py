@@ -15,8 +15,8 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from purchase_lab.config import Settings
-from purchase_lab.control import ControlServer, LabAlreadyRunning, Reply, claim_run_dir, run_dir, socket_path
+from purchase_lab.config import Settings, run_dir
+from purchase_lab.control import ControlServer, LabAlreadyRunning, Reply, claim_run_dir, socket_path
 from purchase_lab.redis_server import RedisNotFound
 from purchase_lab.supervisor import Supervisor, SupervisorError
 from purchase_lab.topology import SERVICES

@@ -27,7 +27,7 @@ import redis
 from redis.client import Pipeline
 
 from services.cart.domain import Cart, CartView, Line, Order, OrderStatus
-from services.cart.errors import OrderNotFound
+from services.cart.errors import CartEmpty, OrderNotFound
 from services.cart.validation import (
     check_idempotency_key,
     check_order_id,
@@ -119,11 +119,17 @@ class CartStore:
         keys = UserKeys(user_id)
         order_id = str(uuid.uuid4())
 
-        def place(pipe: Pipeline) -> PlacedOrder:
+        def place(pipe: Pipeline) -> PlacedOrder | None:
             earlier_id = pipe.hget(keys.idempotency, idempotency_key)
             if earlier_id is not None:
                 return PlacedOrder(_read_order(pipe, keys, earlier_id), replayed=True)
             cart = Cart.from_json(pipe.get(keys.cart))
+            if not cart.lines:
+                # The two reads may straddle a racing placement with this key. An EXEC tells: WATCH fails
+                # it when either key changed, and the transaction runs place() again (then as a replay).
+                pipe.multi()
+                pipe.exists(keys.cart)
+                return None
             order = Order.from_cart(
                 cart,
                 order_id=order_id,
@@ -139,7 +145,10 @@ class CartStore:
             pipe.delete(keys.cart)
             return PlacedOrder(order, replayed=False)
 
-        return self._transaction(place, keys.idempotency, keys.cart)
+        placed = self._transaction(place, keys.idempotency, keys.cart)
+        if placed is None:
+            raise CartEmpty()
+        return placed
 
     def cancel_order(self, user_id: str, order_id: str, reason: str) -> Order:
         """Mark a placed order cancelled and put its lines back in the cart; a cancelled one is returned as is."""

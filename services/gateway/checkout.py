@@ -1,0 +1,234 @@
+"""The checkout: turn a user's cart into an order, step by step, deciding what each failure means.
+
+Each step says what kind of dependency it calls, exactly as the table in ARCHITECTURE.md:
+
+| step | call                   | fallbacks ON (resilient)                         | fallbacks OFF (the original app) |
+|------|------------------------|--------------------------------------------------|----------------------------------|
+| 1    | cart.GetCart           | HARD                                             | HARD                             |
+| 2    | pricing.GetAdjustment  | SOFT: $0 if not eligible, else 503 "try again"   | HARD                             |
+| 3    | cart.UpdateCart        | HARD                                             | HARD                             |
+| 4    | cart.PlaceOrder        | HARD (idempotent on the key)                     | HARD                             |
+| 5    | email.Send...          | SOFT, ignored: queued for later                  | HARD: the order is cancelled     |
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import grpc
+from purchase.cart.v1 import cart_pb2
+from purchase.email.v1 import email_pb2
+from purchase.pricing.v1 import pricing_pb2
+
+from purchase_lab.money import CURRENCY, money
+from services.gateway.downstreams import Downstreams
+from services.gateway.email_queue import EmailQueue, EmailQueueError, OutgoingEmail
+from services.gateway.errors import CONTRACT_ERRORS, Conflict, DependencyError, Unavailable
+from services.gateway.inputs import User
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Degradation:
+    """A dependency that failed during a checkout and the fallback that ran instead."""
+
+    dependency: str
+    fallback: str
+    error: str
+
+
+@dataclass
+class CheckoutResult:
+    """The order a checkout placed (or replayed) and how it got there."""
+
+    order: cart_pb2.Order
+    replayed: bool
+    email: str = "sent"
+    degraded: list[Degradation] = field(default_factory=list)
+
+
+class CartChanged(Exception):
+    """The cart changed between reading it and applying its discount (another checkout placed it)."""
+
+
+class Checkout:
+    """One checkout of one user's cart under one Idempotency-Key."""
+
+    def __init__(
+        self, downstreams: Downstreams, email_queue: EmailQueue, user: User, idempotency_key: str, fallbacks: bool
+    ) -> None:
+        self.services = downstreams
+        self.email_queue = email_queue
+        self.user = user
+        self.idempotency_key = idempotency_key
+        self.fallbacks = fallbacks
+        self.degraded: list[Degradation] = []
+
+    def run(self) -> CheckoutResult:
+        """Place the order (or replay the one this key placed) and send its emails."""
+        # A concurrent checkout may empty the cart under us; starting again then finds the cart
+        # empty and replays the order, when that checkout used the same key.
+        for _attempt in range(2):
+            self.degraded = []
+            cart = self.get_cart()
+            try:
+                if cart.lines:
+                    self.apply_adjustment(cart, self.get_adjustment(cart))
+                placed = self.place_order(cart)
+            except CartChanged:
+                continue
+            if placed.order.status == cart_pb2.ORDER_STATUS_CANCELLED:
+                raise Conflict(
+                    f"order {placed.order.order_id} placed with this Idempotency-Key was cancelled "
+                    f"({placed.order.cancel_reason}); check out again with a new Idempotency-Key",
+                    code="order_cancelled",
+                    order_id=placed.order.order_id,
+                    order_status="cancelled",
+                )
+            email = self.send_emails(placed.order)
+            return CheckoutResult(placed.order, placed.replayed, email, self.degraded)
+        raise Conflict("your cart changed during checkout; please check out again", code="cart_changed")
+
+    def get_cart(self) -> cart_pb2.Cart:
+        """Step 1, HARD: without the cart there is nothing to order."""
+        return self.services.cart.call("GetCart", cart_pb2.GetCartRequest(user_id=self.user.user_id)).cart
+
+    def get_adjustment(self, cart: cart_pb2.Cart) -> pricing_pb2.GetAdjustmentResponse:
+        """Step 2: the discount. HARD with fallbacks off; SOFT with a fallback when they are on."""
+        request = pricing_pb2.GetAdjustmentRequest(
+            user_id=self.user.user_id,
+            items=[pricing_pb2.LineItem(sku=line.sku, quantity=line.quantity) for line in cart.lines],
+            promo_code=cart.promo_code,
+            first_order=cart.first_order,
+        )
+        if not self.fallbacks:
+            # HARD: any failure fails the checkout, and no order is placed.
+            return self.services.pricing.call("GetAdjustment", request)
+        try:
+            return self.services.pricing.call("GetAdjustment", request)
+        except DependencyError as error:
+            if cart.discount_eligible:
+                # Charging full price to someone owed a discount is worse than asking them to retry.
+                raise Unavailable(
+                    "pricing", "pricing is unavailable and you are eligible for a discount; please try again"
+                ) from error
+            log.warning("checkout for %s continues without a discount: %s", self.user.user_id, error)
+            self.degraded.append(Degradation("pricing", "no_adjustment", error.status.name))
+            return pricing_pb2.GetAdjustmentResponse(amount=money(0, cart.subtotal.currency or CURRENCY))
+
+    def apply_adjustment(self, cart: cart_pb2.Cart, adjustment: pricing_pb2.GetAdjustmentResponse) -> None:
+        """Step 3, HARD: record the discount on the cart.
+
+        Called when the discount differs from the one the cart carries: any discount on a fresh
+        cart, and also a reset to zero of a discount left by an earlier, interrupted checkout.
+        """
+        if (cart.adjustment.minor_units, cart.adjustment_reason) == (adjustment.amount.minor_units, adjustment.reason):
+            return
+        request = cart_pb2.UpdateCartRequest(
+            user_id=self.user.user_id, adjustment=adjustment.amount, reason=adjustment.reason
+        )
+        cart_changed = CartChanged()
+        self.services.cart.call(
+            "UpdateCart",
+            request,
+            contract_errors={
+                grpc.StatusCode.INVALID_ARGUMENT: cart_changed,
+                grpc.StatusCode.FAILED_PRECONDITION: cart_changed,
+            },
+        )
+
+    def place_order(self, cart: cart_pb2.Cart) -> cart_pb2.PlaceOrderResponse:
+        """Step 4, HARD: the order, placed atomically; a key used before returns its order again."""
+        request = cart_pb2.PlaceOrderRequest(user_id=self.user.user_id, idempotency_key=self.idempotency_key)
+        # An empty cart when ours had lines means another checkout placed it meanwhile: start again.
+        cart_empty = (
+            CartChanged()
+            if cart.lines
+            else Conflict(
+                "your cart is empty; add items with POST /api/v1/cart/items, then check out", code="cart_empty"
+            )
+        )
+        return self.services.cart.call(
+            "PlaceOrder", request, contract_errors={grpc.StatusCode.FAILED_PRECONDITION: cart_empty}
+        )
+
+    def send_emails(self, order: cart_pb2.Order) -> str:
+        """Step 5: the confirmation (and discount) emails; return "sent", "queued" or "not_sent"."""
+        emails = order_emails(order, self.user)
+        if not self.fallbacks:
+            return self.send_or_cancel(order, emails)
+        for index, email in enumerate(emails):
+            try:
+                email.send(self.services.email)
+            except DependencyError as error:
+                # SOFT, ignored: the order stands; what the email service did not take is queued.
+                log.warning("order %s: email failed: %s", order.order_id, error)
+                return self.queue(emails[index:], error)
+        return "sent"
+
+    def queue(self, emails: list[OutgoingEmail], error: DependencyError) -> str:
+        """Queue emails for the relay; the order stands unsent when email refused them or Redis is down."""
+        if error.status in CONTRACT_ERRORS:
+            # The email service refused the email itself; sending it again later would not help.
+            self.degraded.append(Degradation("email", "none", error.status.name))
+            return "not_sent"
+        try:
+            for email in emails:
+                self.email_queue.put(email)
+        except EmailQueueError as queue_error:
+            log.error("emails of this checkout were neither sent nor queued: %s", queue_error)
+            self.degraded.append(Degradation("email", "none", error.status.name))
+            return "not_sent"
+        self.degraded.append(Degradation("email", "queued", error.status.name))
+        return "queued"
+
+    def send_or_cancel(self, order: cart_pb2.Order, emails: list[OutgoingEmail]) -> str:
+        """Step 5 with fallbacks off, HARD: the original app cancels the order when email fails."""
+        try:
+            for email in emails:
+                email.send(self.services.email)
+        except DependencyError as error:
+            reason = f"the confirmation email could not be sent (email: {error.status.name})"
+            request = cart_pb2.CancelOrderRequest(user_id=self.user.user_id, order_id=order.order_id, reason=reason)
+            self.services.cart.call("CancelOrder", request)
+            raise Unavailable(
+                "email",
+                f"{reason}, so order {order.order_id} was cancelled and its items are back in your cart; "
+                "please check out again with a new Idempotency-Key",
+                code="order_cancelled",
+                order_id=order.order_id,
+                order_status="cancelled",
+            ) from error
+        return "sent"
+
+
+def order_emails(order: cart_pb2.Order, user: User) -> list[OutgoingEmail]:
+    """The emails an order sends: its confirmation, and a discount email when it has a discount."""
+    emails = [
+        OutgoingEmail(
+            "order_confirmation",
+            email_pb2.SendOrderConfirmationRequest(
+                to=user.email,
+                user_id=user.user_id,
+                order_id=order.order_id,
+                total=order.total,
+                item_count=sum(line.quantity for line in order.lines),
+            ),
+        )
+    ]
+    if order.adjustment.minor_units > 0:
+        emails.append(
+            OutgoingEmail(
+                "discount",
+                email_pb2.SendDiscountEmailRequest(
+                    to=user.email,
+                    user_id=user.user_id,
+                    order_id=order.order_id,
+                    amount=order.adjustment,
+                    reason=order.adjustment_reason,
+                ),
+            )
+        )
+    return emails
