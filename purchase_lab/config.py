@@ -102,6 +102,8 @@ class Settings:
     gateway_workers: int
     gateway_threads: int
     log_level: str
+    # The bearer token of the gateway's admin API; empty = the admin API refuses every request.
+    admin_token: str
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -123,4 +125,5 @@ class Settings:
             gateway_workers=env_int(env, "PURCHASE_GATEWAY_WORKERS", 2, 1, 32),
             gateway_threads=env_int(env, "PURCHASE_GATEWAY_THREADS", 8, 1, 128),
             log_level=log_level,
+            admin_token=env_str(env, "PURCHASE_ADMIN_TOKEN", ""),
         )

@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import queue
+import secrets
 import signal
 import sys
 import threading
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 
 # Operations that change a process; they run one at a time on the supervisor's main thread.
 OPERATIONS = ("start", "stop", "kill", "restart")
+# Where `purchase up` writes the admin token, in the run dir.
+ADMIN_TOKEN_FILE = "admin-token"
 # How often the supervisor looks for processes that exited on their own, in seconds.
 WATCH_INTERVAL = 0.2
 
@@ -67,20 +70,35 @@ def run(_options: argparse.Namespace) -> int:
         print(f"purchase: {error}", file=sys.stderr)
         return 1
     with lock:
+        token = ensure_admin_token(directory)
         try:
             supervisor = Supervisor(settings, directory)
         except RedisNotFound as error:
             print(f"purchase: {error}", file=sys.stderr)
             return 1
-        return _Lab(supervisor, path).run()
+        return _Lab(supervisor, path, token).run()
+
+
+def ensure_admin_token(directory: Path) -> str:
+    """The admin API's token: PURCHASE_ADMIN_TOKEN, or a new random one that every child inherits.
+
+    It is also written to <run dir>/admin-token (readable by this user only) for tools and tests.
+    """
+    token = os.environ.get("PURCHASE_ADMIN_TOKEN") or secrets.token_urlsafe(18)
+    os.environ["PURCHASE_ADMIN_TOKEN"] = token
+    path = directory / ADMIN_TOKEN_FILE
+    path.touch(mode=0o600)
+    path.write_text(token + "\n", encoding="utf-8")
+    return token
 
 
 class _Lab:
     """The supervisor in the foreground: the control socket, signals, and the loop that runs operations."""
 
-    def __init__(self, supervisor: Supervisor, path: Path) -> None:
+    def __init__(self, supervisor: Supervisor, path: Path, admin_token: str) -> None:
         self.supervisor = supervisor
         self.path = path
+        self.admin_token = admin_token
         self._signal: int | None = None
         self._ops: queue.Queue[Operation] = queue.Queue()
         self._accepting = True
@@ -165,6 +183,7 @@ class _Lab:
             f"Purchase Lab is up ({seconds:.1f} s). Where everything listens:",
             *(f"  {name:<8} {self.supervisor.address(name)}" for name in reversed(SERVICES)),
             f"Try it:   curl {gateway}/api/v1/products",
+            f"Admin:    Authorization: Bearer {self.admin_token}  (also in {self.path.parent / ADMIN_TOKEN_FILE})",
             "Control:  purchase status | purchase stop|start|kill|restart SERVICE  (from another terminal)",
             "Stop:     Ctrl-C stops every process",
         ]

@@ -6,7 +6,7 @@ import redis
 from flask import Flask
 
 from purchase_lab.config import Settings
-from services.gateway import checkout_api, errors, health, openapi, shop
+from services.gateway import admin, checkout_api, errors, health, openapi, shop
 from services.gateway.checkout_api import fallbacks_enabled
 from services.gateway.downstreams import Downstreams
 from services.gateway.email_queue import EmailQueue, EmailRelay
@@ -46,6 +46,6 @@ def create_app(
         fallbacks=fallbacks,
     ).init_app(app)
     errors.init_app(app)
-    for blueprint in (shop.bp, checkout_api.bp, health.bp, openapi.bp):
+    for blueprint in (shop.bp, checkout_api.bp, health.bp, openapi.bp, admin.bp):
         app.register_blueprint(blueprint)
     return app

@@ -56,6 +56,12 @@ class InvalidValue(ShopError):
     code = "invalid_value"
 
 
+class Unauthorized(ShopError):
+    """The request needs the admin token and did not carry a valid one."""
+
+    code = "unauthorized"
+
+
 class Unavailable(ShopError):
     """A dependency failed, so the request could not be served now; trying again may work."""
 
@@ -86,6 +92,7 @@ CONTRACT_ERRORS: dict[grpc.StatusCode, type[ShopError]] = {
 
 HTTP_STATUS: dict[type[ShopError], int] = {
     BadRequest: 400,
+    Unauthorized: 401,
     NotFound: 404,
     Conflict: 409,
     InvalidValue: 422,
@@ -108,6 +115,8 @@ def error_response(status: int, code: str, message: str, retryable: bool = False
     """The JSON error body every failure is answered with."""
     response = jsonify({"error": {"code": code, "message": message, "retryable": retryable, **extra}})
     response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="purchase-lab-admin"'
     if status == 503:
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
