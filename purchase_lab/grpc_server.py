@@ -12,6 +12,8 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from purchase_lab.processes import exit_with_parent
+
 log = logging.getLogger(__name__)
 
 # Seconds in-flight calls get to finish after SIGTERM before they are cancelled.
@@ -53,6 +55,7 @@ def serve(
     interceptors: Sequence[grpc.ServerInterceptor] = (),
 ) -> None:
     """Start the server, log where it listens, and block until SIGTERM or SIGINT stops it."""
+    exit_with_parent()
     server, port, health_servicer = create_server(address, register, service_names, interceptors)
     server.start()
     log.info("%s listening on %s (port %d)", name, address, port)

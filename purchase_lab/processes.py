@@ -23,10 +23,23 @@ def print_prefixed(name: str, line: str) -> None:
     sys.stdout.flush()
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: ask Linux to SIGTERM us if the parent dies, so nothing is left."""
+# A child started by ManagedProcess finds its parent's pid here (see exit_with_parent).
+PARENT_PID_ENV = "PURCHASE_PARENT_PID"
+
+
+def exit_with_parent() -> None:
+    """In a lab process: ask Linux to SIGTERM us when the supervisor dies, so no process is left behind.
+
+    Called by the process itself at start, not between fork and exec: a preexec_fn would make Python
+    fork() rather than vfork(), and a fork while gRPC threads are busy can break the child.
+    """
+    parent = os.environ.get(PARENT_PID_ENV)
+    if not parent or sys.platform != "linux":
+        return
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    if os.getppid() != int(parent):  # the parent died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 @dataclass
@@ -68,7 +81,7 @@ class ManagedProcess:
         """Start the child with its output streamed, line by line, to the sink."""
         if self.running:
             return
-        env = {**os.environ, **self.spec.env, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, **self.spec.env, "PYTHONUNBUFFERED": "1", PARENT_PID_ENV: str(os.getpid())}
         self._popen = subprocess.Popen(
             list(self.spec.command),
             env=env,
@@ -76,7 +89,6 @@ class ManagedProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches the supervisor, which stops children in order
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         self._reader = threading.Thread(target=self._pump, args=(self._popen,), daemon=True)
         self._reader.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 
@@ -26,8 +27,12 @@ def redis_server_binary() -> Path:
 
 
 def redis_command(port: int, data_dir: Path, host: str = "127.0.0.1") -> list[str]:
-    """Return the command line of a foreground Redis with append-only persistence in data_dir."""
+    """Return the command line of a foreground Redis with append-only persistence in data_dir.
+
+    On Linux it runs under `setpriv --pdeathsig TERM`, so Redis stops when the supervisor dies.
+    """
     return [
+        *_exit_with_parent_prefix(),
         str(redis_server_binary()),
         "--port",
         str(port),
@@ -44,3 +49,8 @@ def redis_command(port: int, data_dir: Path, host: str = "127.0.0.1") -> list[st
         "--protected-mode",
         "no",
     ]
+
+
+def _exit_with_parent_prefix() -> list[str]:
+    setpriv = shutil.which("setpriv") if sys.platform == "linux" else None
+    return [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []

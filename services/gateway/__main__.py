@@ -12,6 +12,7 @@ from gunicorn.glogging import Logger
 
 from purchase_lab.config import ConfigError, Settings
 from purchase_lab.logs import configure_logging
+from purchase_lab.processes import exit_with_parent
 from services.gateway.app import create_app
 from services.gateway.resources import EXTENSION
 
@@ -83,6 +84,7 @@ def main() -> None:
     except ConfigError as error:
         sys.exit(f"gateway: {error}")
     configure_logging("gateway", settings.log_level)
+    exit_with_parent()
     GatewayServer(settings).run()
 
 
