@@ -20,7 +20,11 @@ RETRY_POLICY = {
 
 def service_config(service: str, safe_methods: Sequence[str]) -> str:
     """Return the JSON service config: round-robin balancing, retries for safe methods only."""
-    config: dict[str, object] = {"loadBalancingConfig": [{"round_robin": {}}]}
+    config: dict[str, object] = {
+        "loadBalancingConfig": [{"round_robin": {}}],
+        # Watch each replica's health service, so a replica that is stopping leaves the rotation first.
+        "healthCheckConfig": {"serviceName": ""},
+    }
     if safe_methods:
         config["methodConfig"] = [
             {
