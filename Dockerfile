@@ -1,5 +1,5 @@
 # One image for every Python service of Purchase Lab; docker-compose.yml picks the service with `command`.
-FROM python:3.11-slim
+FROM python:3.11-slim AS service
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -31,3 +31,11 @@ RUN useradd --create-home --uid 10001 purchase \
 USER purchase
 
 CMD ["python", "-m", "services.gateway"]
+
+# The load generator (compose profile `load`): the same code plus locust and the load tests.
+FROM service AS load
+USER root
+RUN pip install -c constraints.txt "locust==2.47.0"
+COPY loadtest ./loadtest
+RUN pip install --no-deps .
+USER purchase

@@ -5,13 +5,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 
-.PHONY: help venv tools gen run test lint format clean
+.PHONY: help venv tools gen run test lint format clean load bench
 
 help:
 	@echo "make run    start Redis and every service as local processes (Ctrl-C stops them all)"
 	@echo "make test   run every test suite (unit, functional, integration, e2e)"
 	@echo "make lint   ruff and buf lint"
 	@echo "make gen    regenerate gen/ from protos/"
+	@echo "make load   a bounded locust run against the lab, with a report (docs/load.md)"
+	@echo "make bench  benchmarks: floor, checkout, layer costs, footprint (docs/benchmarks.md)"
 
 # The virtualenv, with every Python package pinned by constraints.txt.
 $(STAMP): pyproject.toml constraints.txt
@@ -37,6 +39,15 @@ run: venv gen
 
 test: tools
 	$(BIN)/python -m pytest
+
+# Load the lab through locust and write a report under .run/load/<time>/ (docs/load.md): the running lab
+# is used, or one is started for the run. More: make load LOAD_ARGS="--chaos soft --users 50".
+LOAD_ARGS ?=
+load: venv gen
+	$(BIN)/purchase load --start-lab $(LOAD_ARGS)
+
+bench: venv gen
+	$(BIN)/python -m bench --out artifacts/bench
 
 lint: tools
 	$(BIN)/ruff check .

@@ -1,10 +1,11 @@
-"""Run a gRPC service the standard way: health service, reflection, graceful stop on SIGTERM."""
+"""Run a gRPC service the standard way: health service, reflection, fault injection, graceful stop on SIGTERM."""
 
 from __future__ import annotations
 
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent import futures
 
@@ -12,12 +13,18 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from purchase_lab import config
+from purchase_lab.faults import FaultServerInterceptor, watch_rules
+from purchase_lab.faults.replicas import claim_replica
 from purchase_lab.processes import exit_with_parent
 
 log = logging.getLogger(__name__)
 
 # Seconds in-flight calls get to finish after SIGTERM before they are cancelled.
 GRACE_SECONDS = 5.0
+# Seconds between telling health watchers that we stop and refusing new calls: a client that watches its
+# replicas' health (the gateway does) moves its calls to the others first, so a rolling restart drops none.
+DRAIN_SECONDS = 0.2
 
 Register = Callable[[grpc.Server], None]
 
@@ -54,11 +61,17 @@ def serve(
     service_names: Sequence[str],
     interceptors: Sequence[grpc.ServerInterceptor] = (),
 ) -> None:
-    """Start the server, log where it listens, and block until SIGTERM or SIGINT stops it."""
+    """Start the server, log where it listens, and block until SIGTERM or SIGINT stops it.
+
+    Every service served this way injects the fault rules of faults.json in the control dir that name it
+    (and its replica number, claimed in the control dir; see faults/replicas.py), after `interceptors`.
+    """
     exit_with_parent()
-    server, port, health_servicer = create_server(address, register, service_names, interceptors)
+    claim = claim_replica(name, config.replica())
+    faults = FaultServerInterceptor(name, watch_rules(), claim.number)
+    server, port, health_servicer = create_server(address, register, service_names, [*interceptors, faults])
     server.start()
-    log.info("%s listening on %s (port %d)", name, address, port)
+    log.info("%s replica %d listening on %s (port %d)", name, claim.number, address, port)
     stopping = threading.Event()
 
     def stop(signum: int, _frame: object) -> None:
@@ -67,9 +80,11 @@ def serve(
         stopping.set()
         log.info("%s stopping on %s", name, signal.Signals(signum).name)
         health_servicer.enter_graceful_shutdown()
+        time.sleep(DRAIN_SECONDS)
         server.stop(GRACE_SECONDS)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     server.wait_for_termination()
+    claim.release()
     log.info("%s stopped", name)

@@ -2,6 +2,9 @@
 
 The supervisor never restarts a process by itself: a stopped or crashed service stays down until someone
 runs `purchase start SERVICE`, because watching the system degrade is the point of the lab.
+
+A service run as replicas is one process per replica, named `pricing-1`, `pricing-2`, ...: an operation on
+`pricing` acts on each replica in turn (a restart is a rolling restart), one on `pricing-2` on that one only.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,7 +24,7 @@ from typing import Any
 
 from purchase_lab.config import Settings
 from purchase_lab.processes import LineSink, ManagedProcess, print_prefixed
-from purchase_lab.topology import SERVICES, process_spec
+from purchase_lab.topology import REPLICA_PORT_STEP, lab_processes
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,8 @@ class ProcessStatus:
     pid: int | None
     address: str
     healthy: bool
+    service: str
+    replica: int | None  # None when the service runs as one process
 
     def to_dict(self) -> dict[str, Any]:
         """The status as plain JSON-ready data."""
@@ -106,10 +111,12 @@ class _ForkGuard:
 class _Slot:
     """One process and what the supervisor knows about it."""
 
-    def __init__(self, process: ManagedProcess, host: str, port: int) -> None:
+    def __init__(self, process: ManagedProcess, host: str, port: int, service: str, replica: int | None) -> None:
         self.process = process
         self.host = host
         self.port = port
+        self.service = service
+        self.replica = replica
         self.wanted = False  # started by the supervisor and not since stopped on request
         self.stopped = True  # stopped on request (or never started), as opposed to exited
 
@@ -122,7 +129,12 @@ class Supervisor:
     """
 
     def __init__(
-        self, settings: Settings, run_dir: Path, sink: LineSink = print_prefixed, health_timeout: float = 20.0
+        self,
+        settings: Settings,
+        run_dir: Path,
+        sink: LineSink = print_prefixed,
+        health_timeout: float = 20.0,
+        replicas: Mapping[str, int] | None = None,
     ) -> None:
         data_dir = run_dir / "redis"
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -130,32 +142,57 @@ class Supervisor:
         self._fork_guard = _ForkGuard()
         # Live flags and fault rules of this lab live in its run dir too, unless the environment says otherwise.
         child_env = {"PURCHASE_CONTROL_DIR": os.environ.get("PURCHASE_CONTROL_DIR") or str(run_dir / "control")}
+        try:
+            planned = lab_processes(settings, data_dir, replicas)
+        except ValueError as error:
+            raise SupervisorError(f"cannot run these replicas: {error}") from None
         self._slots: dict[str, _Slot] = {}
-        for name in SERVICES:
-            spec = process_spec(name, settings, data_dir)
+        for lab_process in planned:
+            spec = lab_process.spec
             spec.env = {**spec.env, **child_env}
-            host = "127.0.0.1" if name == "redis" else settings.host
-            self._slots[name] = _Slot(ManagedProcess(spec, sink), host, getattr(settings.ports, name))
+            host = "127.0.0.1" if lab_process.service == "redis" else settings.host
+            self._slots[lab_process.name] = _Slot(
+                ManagedProcess(spec, sink), host, lab_process.port, lab_process.service, lab_process.replica
+            )
 
-    def _slot(self, name: str) -> _Slot:
-        if name not in self._slots:
-            raise SupervisorError(f"unknown service {name!r}; choose one of {', '.join(SERVICES)}")
-        return self._slots[name]
+    @property
+    def names(self) -> list[str]:
+        """Every process's name in start order: `pricing-1`, `pricing-2`, ... for a service run as replicas."""
+        return list(self._slots)
+
+    def _resolve(self, name: str) -> list[tuple[str, _Slot]]:
+        """The processes a name means: one process, or every replica of a service."""
+        if name in self._slots:
+            return [(name, self._slots[name])]
+        # A service's name means all its replicas; `pricing-1` of a service that runs once means that process.
+        alone = (name.removesuffix("-1"), None)
+        found = [
+            (key, slot) for key, slot in self._slots.items() if name == slot.service or alone == (key, slot.replica)
+        ]
+        if not found:
+            services = dict.fromkeys(slot.service for slot in self._slots.values())
+            replicas = [key for key, slot in self._slots.items() if slot.replica is not None]
+            raise SupervisorError(f"unknown process {name!r}; choose one of {', '.join([*services, *replicas])}")
+        return found
 
     def address(self, name: str) -> str:
         """Where the named process listens."""
-        return self._slot(name).process.spec.address
+        return self._slots[name].process.spec.address
 
     def start(self, name: str) -> str:
-        """Start the named process and wait until it is healthy; return what happened."""
-        slot = self._slot(name)
+        """Start the named process (every replica, when a service's name is given); return what happened."""
+        return "\n".join(self._start(key, slot) for key, slot in self._resolve(name))
+
+    def _start(self, name: str, slot: _Slot) -> str:
+        """Start one process and wait until it is healthy."""
         process = slot.process
         if process.running:
             return f"{name} is already running (pid {process.pid})"
         if port_in_use(slot.host, slot.port):
+            step = f" (replica i listens on it + {REPLICA_PORT_STEP} * (i - 1))" if slot.replica else ""
             raise SupervisorError(
                 f"cannot start {name}: port {slot.port} is in use by another program; "
-                f"stop that program or set PURCHASE_{name.upper()}_PORT to a free port"
+                f"stop that program or set PURCHASE_{slot.service.upper()}_PORT to a free port{step}"
             )
         log.info("starting %s", name)
         began = time.monotonic()
@@ -173,8 +210,10 @@ class Supervisor:
         return message
 
     def stop(self, name: str) -> str:
-        """Stop the named process gracefully (SIGTERM); return what happened."""
-        slot = self._slot(name)
+        """Stop the named process (or every replica) gracefully (SIGTERM); return what happened."""
+        return "\n".join(self._stop(key, slot) for key, slot in self._resolve(name))
+
+    def _stop(self, name: str, slot: _Slot) -> str:
         if not slot.process.running:
             return f"{name} is not running"
         slot.wanted = False
@@ -186,8 +225,10 @@ class Supervisor:
         return message
 
     def kill(self, name: str) -> str:
-        """Kill the named process at once (SIGKILL), like a crashed node; return what happened."""
-        slot = self._slot(name)
+        """Kill the named process (or every replica) at once (SIGKILL), like a crashed node; say what happened."""
+        return "\n".join(self._kill(key, slot) for key, slot in self._resolve(name))
+
+    def _kill(self, name: str, slot: _Slot) -> str:
         if not slot.process.running:
             return f"{name} is not running"
         slot.wanted = False
@@ -198,21 +239,27 @@ class Supervisor:
         return message
 
     def restart(self, name: str) -> str:
-        """Stop the named process gracefully, then start it and wait until it is healthy."""
-        self.stop(name)
-        return self.start(name)
+        """Stop the named process gracefully, then start it and wait until it is healthy.
+
+        Replicas restart one after the other, so the others keep serving: a rolling restart.
+        """
+        messages = []
+        for key, slot in self._resolve(name):
+            self._stop(key, slot)
+            messages.append(self._start(key, slot))
+        return "\n".join(messages)
 
     def start_all(self, keep_going: Callable[[], bool] = lambda: True) -> None:
         """Start every process in order, each healthy before the next; stop early when keep_going() is false."""
-        for name in SERVICES:
+        for name, slot in self._slots.items():
             if not keep_going():
                 return
-            self.start(name)
+            self._start(name, slot)
 
     def stop_all(self) -> None:
         """Stop every process, the gateway first and Redis last."""
-        for name in reversed(SERVICES):
-            self.stop(name)
+        for name, slot in reversed(self._slots.items()):
+            self._stop(name, slot)
 
     def reap(self) -> None:
         """Report, once, every process that exited without being asked to."""
@@ -234,6 +281,8 @@ class Supervisor:
                 slot.process.pid if slot.process.running else None,
                 slot.process.spec.address,
                 health[name],
+                slot.service,
+                slot.replica,
             )
             for name, slot in self._slots.items()
         ]

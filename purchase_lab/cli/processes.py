@@ -1,9 +1,13 @@
-"""`purchase status|start|stop|kill|restart`: look at and control the processes of a running lab."""
+"""`purchase status|start|stop|kill|restart`: look at and control the processes of a running lab.
+
+SERVICE is a service (every replica of it) or one replica, such as `pricing-2`.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -20,6 +24,17 @@ ACTIONS = {
     "restart": "stop SERVICE gracefully, start it again and wait until it is healthy",
 }
 STATUS_EXIT = "exit status: 0 all healthy, 1 no lab running, 3 a process is down or unhealthy"
+PROCESS_NAME = re.compile(rf"({'|'.join(SERVICES)})(-[1-9][0-9]?)?")
+NAME_WIDTH = 11
+
+
+def process_name(value: str) -> str:
+    """Accept a service name, or a service and replica number such as `pricing-2`."""
+    if not PROCESS_NAME.fullmatch(value):
+        raise argparse.ArgumentTypeError(
+            f"invalid choice: {value!r} (choose one of {', '.join(SERVICES)}, or one replica such as pricing-2)"
+        )
+    return value
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -31,7 +46,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     status.set_defaults(run=show_status)
     for action, text in ACTIONS.items():
         parser = commands.add_parser(action, help=text, description=text[0].upper() + text[1:] + ".")
-        parser.add_argument("service", metavar="SERVICE", choices=SERVICES, help=f"one of {', '.join(SERVICES)}")
+        parser.add_argument(
+            "service",
+            metavar="SERVICE",
+            type=process_name,
+            help=f"one of {', '.join(SERVICES)} (every replica), or one replica such as pricing-2",
+        )
         parser.set_defaults(run=act, action=action)
 
 
@@ -56,11 +76,12 @@ def show_status(options: argparse.Namespace) -> int:
         print(json.dumps(reply, indent=2))
     else:
         print(f"supervisor pid {reply['supervisor_pid']}, run dir {run_dir()}")
-        print(f"{'SERVICE':<9}{'STATE':<13}{'PID':<9}{'HEALTH':<11}ADDRESS")
+        print(f"{'SERVICE':<{NAME_WIDTH}}{'STATE':<13}{'PID':<9}{'HEALTH':<11}ADDRESS")
         for process in processes:
             health = "healthy" if process["healthy"] else "unhealthy"
             pid = process["pid"] or "-"
-            print(f"{process['name']:<9}{process['state']:<13}{pid!s:<9}{health:<11}{process['address']}")
+            name = process["name"]
+            print(f"{name:<{NAME_WIDTH}}{process['state']:<13}{pid!s:<9}{health:<11}{process['address']}")
     return 0 if all(p["state"] == "running" and p["healthy"] for p in processes) else 3
 
 

@@ -20,7 +20,7 @@ from purchase_lab.config import Settings, run_dir
 from purchase_lab.control import ControlServer, LabAlreadyRunning, Reply, claim_run_dir, socket_path
 from purchase_lab.redis_server import RedisNotFound
 from purchase_lab.supervisor import Supervisor, SupervisorError
-from purchase_lab.topology import SERVICES
+from purchase_lab.topology import REPLICA_PORT_STEP, check_replicas
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,31 @@ def register(commands: argparse._SubParsersAction) -> None:
         "the next, and keep them under supervision until Ctrl-C or SIGTERM. Ports come from "
         "PURCHASE_<SERVICE>_PORT; state lives in PURCHASE_RUN_DIR (default .run).",
     )
+    parser.add_argument(
+        "--replicas",
+        metavar="SERVICE=N",
+        type=replica_counts,
+        action="append",
+        default=[],
+        help="run N processes of a gRPC service, balanced round robin by the gateway (repeat, or pricing=3,cart=2); "
+        f"replica i listens on the service's port + {REPLICA_PORT_STEP} * (i - 1)",
+    )
     parser.set_defaults(run=run)
+
+
+def replica_counts(value: str) -> dict[str, int]:
+    """Read `pricing=3` or `pricing=3,cart=2` into replica counts, refusing what cannot run."""
+    counts: dict[str, int] = {}
+    for item in value.split(","):
+        service, _, number = item.strip().partition("=")
+        if not number.strip().isdigit():
+            raise argparse.ArgumentTypeError(f"{item!r}: write SERVICE=N, such as pricing=3")
+        counts[service.strip()] = int(number)
+    try:
+        check_replicas(counts)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return counts
 
 
 class _PrefixedFormatter(logging.Formatter):
@@ -56,7 +80,7 @@ class _PrefixedFormatter(logging.Formatter):
         return f"{'purchase':<9}| {text}"
 
 
-def run(_options: argparse.Namespace) -> int:
+def run(options: argparse.Namespace) -> int:
     """Run the lab in the foreground; return 0 after a clean stop, 1 when it could not start."""
     handler = logging.StreamHandler(sys.stdout)  # one stream, so events and children's lines stay in order
     handler.setFormatter(_PrefixedFormatter())
@@ -71,9 +95,10 @@ def run(_options: argparse.Namespace) -> int:
         return 1
     with lock:
         token = ensure_admin_token(directory)
+        replicas = {service: count for counts in options.replicas for service, count in counts.items()}
         try:
-            supervisor = Supervisor(settings, directory)
-        except RedisNotFound as error:
+            supervisor = Supervisor(settings, directory, replicas=replicas)
+        except (RedisNotFound, SupervisorError) as error:
             print(f"purchase: {error}", file=sys.stderr)
             return 1
         return _Lab(supervisor, path, token).run()
@@ -181,10 +206,11 @@ class _Lab:
         gateway = self.supervisor.address("gateway")
         lines = [
             f"Purchase Lab is up ({seconds:.1f} s). Where everything listens:",
-            *(f"  {name:<8} {self.supervisor.address(name)}" for name in reversed(SERVICES)),
+            *(f"  {name:<8} {self.supervisor.address(name)}" for name in reversed(self.supervisor.names)),
             f"Try it:   curl {gateway}/api/v1/products",
             f"Admin:    Authorization: Bearer {self.admin_token}  (also in {self.path.parent / ADMIN_TOKEN_FILE})",
             "Control:  purchase status | purchase stop|start|kill|restart SERVICE  (from another terminal)",
+            "Faults:   purchase fault add|list|clear | purchase scenario list|NAME",
             "Stop:     Ctrl-C stops every process",
         ]
         print("\n".join(lines), flush=True)

@@ -2,7 +2,8 @@
 
 rules.py says what a rule is, store.py edits the rule file, watcher.py follows it in every process,
 engine.py decides per call, interceptors.py and flask_hook.py apply the decision, scenarios.py names
-the lab's ready-made failures. See docs/faults.md.
+the lab's ready-made failures, replicas.py gives each process of a service its own replica number.
+See docs/faults.md.
 """
 
 from __future__ import annotations

@@ -72,8 +72,8 @@ class FaultStore:
         now = self._clock()
         return [rule for rule in self._read() if rule.active(now)]
 
-    def add_rule(self, **fields: object) -> Rule:
-        """Check and add one rule (see rules.INPUT_FIELDS); RuleError lists every bad field."""
+    def add_rule(self, /, **fields: object) -> Rule:
+        """Check and add one rule (see rules.INPUT_FIELDS); RuleError lists every bad field, unknown ones too."""
         rule = new_rule(fields, now=self._clock())
         with self._update() as rules:
             rules.append(rule)

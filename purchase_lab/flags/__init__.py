@@ -7,11 +7,12 @@
 - `FLAGS` names every flag with its code default (the old behaviour) and whether clients see it.
 """
 
-from purchase_lab.flags.context import UserContext
+from purchase_lab.flags.context import UserContext, check_app_version
 from purchase_lab.flags.definitions import (
     CHECKOUT_FALLBACKS,
     COMMITTED_FLAGS,
     FLAGS,
+    LIVE_FILE_NAME,
     LOYALTY_DISCOUNT,
     FlagSettings,
     FlagSpec,
@@ -44,6 +45,7 @@ __all__ = [
     "CHECKOUT_FALLBACKS",
     "COMMITTED_FLAGS",
     "FLAGS",
+    "LIVE_FILE_NAME",
     "LOYALTY_DISCOUNT",
     "CustomTargeting",
     "FeatureFlags",
@@ -59,6 +61,7 @@ __all__ = [
     "UnknownFlag",
     "UserContext",
     "add_user",
+    "check_app_version",
     "employees_only",
     "kill",
     "known_flag",

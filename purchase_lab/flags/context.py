@@ -34,6 +34,15 @@ def check_user_id(user_id: str) -> str:
     return user_id
 
 
+def check_app_version(app_version: str) -> str:
+    """Return the app version when a client may send it; raise InvalidUser otherwise."""
+    if not isinstance(app_version, str) or not _APP_VERSION.fullmatch(app_version):
+        raise InvalidUser(
+            f"app version {app_version!r} is not valid; send up to 64 letters, digits or . _ + -, such as '2.4.1'"
+        )
+    return app_version
+
+
 @dataclass(frozen=True)
 class UserContext:
     """The user flags are evaluated for: id (the targeting key), email, and the client's app version."""
@@ -47,11 +56,8 @@ class UserContext:
         check_user_id(self.user_id)
         if self.email is not None and not _EMAIL.fullmatch(self.email):
             raise InvalidUser(f"email {self.email!r} is not valid; send an address such as 'ada@example.com'")
-        if self.app_version is not None and not _APP_VERSION.fullmatch(self.app_version):
-            raise InvalidUser(
-                f"app version {self.app_version!r} is not valid; send up to 64 letters, digits or . _ + -, "
-                "such as '2.4.1'"
-            )
+        if self.app_version is not None:
+            check_app_version(self.app_version)
 
     @property
     def employee(self) -> bool:

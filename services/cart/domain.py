@@ -145,11 +145,16 @@ class Cart:
 
 @dataclass(frozen=True)
 class CartView:
-    """A cart as callers see it: the cart, plus what the user's orders say about discounts."""
+    """A cart as callers see it: the cart, plus what the user's orders say about discounts.
+
+    previous_orders counts the user's orders that still stand (placed, not cancelled), so pricing
+    can tell a returning customer; first_order is the same fact as a yes or no.
+    """
 
     user_id: str
     cart: Cart
     first_order: bool
+    previous_orders: int = 0
 
     @property
     def discount_eligible(self) -> bool:

@@ -38,6 +38,7 @@ def cart_message(view: CartView) -> cart_pb2.Cart:
         total=money(cart.total, cart.currency),
         first_order=view.first_order,
         discount_eligible=view.discount_eligible,
+        previous_orders=view.previous_orders,
     )
 
 

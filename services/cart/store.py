@@ -81,7 +81,7 @@ class CartStore:
         keys = UserKeys(user_id)
         with self._redis.pipeline(transaction=True) as pipe:
             document, placed = pipe.get(keys.cart).scard(keys.placed).execute()
-        return CartView(user_id, Cart.from_json(document), first_order=placed == 0)
+        return CartView(user_id, Cart.from_json(document), first_order=placed == 0, previous_orders=placed)
 
     def add_item(self, user_id: str, sku: str, name: str, quantity: int, unit_price: int, currency: str) -> CartView:
         """Add quantity of a product at this name and unit price; a line may hold at most 99."""
@@ -190,7 +190,7 @@ class CartStore:
             placed = pipe.scard(keys.placed)
             pipe.multi()
             _write_cart(pipe, keys, cart)
-            return CartView(user_id, cart, first_order=placed == 0)
+            return CartView(user_id, cart, first_order=placed == 0, previous_orders=placed)
 
         return self._transaction(apply, keys.cart, keys.placed)
 

@@ -5,8 +5,23 @@ from __future__ import annotations
 import redis
 from flask import Flask
 
-from purchase_lab.config import Settings
-from services.gateway import admin, checkout_api, errors, health, openapi, shop
+from purchase_lab.config import Settings, replica
+from purchase_lab.faults import flask_hook, watch_rules
+from purchase_lab.faults.watcher import RuleSource
+from purchase_lab.flags import FeatureFlags
+from services.gateway import (
+    admin,
+    admin_console,
+    admin_faults,
+    admin_flags,
+    checkout_api,
+    console,
+    errors,
+    features,
+    health,
+    openapi,
+    shop,
+)
 from services.gateway.checkout_api import fallbacks_enabled
 from services.gateway.downstreams import Downstreams
 from services.gateway.email_queue import EmailQueue, EmailRelay
@@ -22,16 +37,22 @@ def create_app(
     downstreams: Downstreams | None = None,
     *,
     fallbacks: FallbackPolicy = fallbacks_enabled,
+    flags: FeatureFlags | None = None,
+    fault_rules: RuleSource | None = None,
 ) -> Flask:
     """Build the gateway app; settings default to the environment, downstreams to channels they name.
 
-    fallbacks decides per user whether the checkout uses its fallbacks (see checkout_api).
+    fallbacks decides per user whether the checkout uses its fallbacks (see checkout_api). flags are
+    the live feature flags, by default the configured live file's, started on first use (see features).
+    fault_rules are the live fault rules, by default followed in the control dir's faults.json: the
+    gateway's own (HTTP) rules and the client-side rules of its downstream channels (docs/faults.md).
     """
     settings = settings or Settings.from_env()
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False
-    downstreams = downstreams or Downstreams.from_settings(settings)
+    fault_rules = fault_rules if fault_rules is not None else watch_rules()
+    downstreams = downstreams or Downstreams.from_settings(settings, fault_rules)
     # Connections open on first use, so building the client never waits for Redis.
     email_queue = EmailQueue(
         redis.Redis.from_url(
@@ -45,7 +66,13 @@ def create_app(
         relay=EmailRelay(email_queue, settings.redis_url, downstreams.email),
         fallbacks=fallbacks,
     ).init_app(app)
+    features.init_app(app, flags)
+    admin_flags.init_app(app)
+    flask_hook.init_app(app, replica=replica(), source=fault_rules)
+    admin_faults.init_app(app)
+    admin_console.init_app(app, settings)
+    console.init_app(app)
     errors.init_app(app)
-    for blueprint in (shop.bp, checkout_api.bp, health.bp, openapi.bp, admin.bp):
+    for blueprint in (shop.bp, checkout_api.bp, features.bp, health.bp, openapi.bp, admin.bp):
         app.register_blueprint(blueprint)
     return app

@@ -102,6 +102,7 @@ class Checkout:
             items=[pricing_pb2.LineItem(sku=line.sku, quantity=line.quantity) for line in cart.lines],
             promo_code=cart.promo_code,
             first_order=cart.first_order,
+            previous_orders=cart.previous_orders,
         )
         if not self.fallbacks:
             # HARD: any failure fails the checkout, and no order is placed.

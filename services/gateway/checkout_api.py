@@ -6,8 +6,10 @@ from dataclasses import asdict
 
 from flask import Blueprint, Response, jsonify
 
-from services.gateway import inputs
+from purchase_lab.flags import CHECKOUT_FALLBACKS
+from services.gateway import features, inputs
 from services.gateway.checkout import Checkout, CheckoutResult
+from services.gateway.ops_checkouts import records_checkout
 from services.gateway.payloads import order_payload
 from services.gateway.resources import gateway
 
@@ -17,13 +19,14 @@ bp = Blueprint("checkout", __name__, url_prefix="/api/v1")
 def fallbacks_enabled(user: inputs.User) -> bool:
     """Whether this user's checkout uses the fallbacks (the resilient column of the checkout table).
 
-    This is the seam for the `checkout.fallbacks` feature flag: it will be evaluated here, with the
-    user as the evaluation context. Until then the fallbacks are always on.
+    It is the `checkout.fallbacks` feature flag, evaluated for the user. Its code default, served
+    when the flag is killed or cannot be evaluated, is off: the original checkout.
     """
-    return True
+    return features.flags().is_enabled(CHECKOUT_FALLBACKS, user.context)
 
 
 @bp.post("/checkout")
+@records_checkout
 def checkout() -> tuple[Response, int]:
     """Place the cart as an order: 201 with the order, or 200 when the Idempotency-Key replays one."""
     user = inputs.current_user()

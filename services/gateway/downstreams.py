@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import grpc
@@ -12,8 +12,11 @@ from purchase.email.v1 import email_pb2, email_pb2_grpc
 from purchase.pricing.v1 import pricing_pb2, pricing_pb2_grpc
 
 from purchase_lab.config import Settings
+from purchase_lab.faults import FaultClientInterceptor
+from purchase_lab.faults.watcher import RuleSource
 from purchase_lab.grpc_client import create_channel
 from services.gateway.errors import DependencyError
+from services.gateway.inputs import user_metadata
 
 CART_SERVICE = cart_pb2.DESCRIPTOR.services_by_name["CartService"]
 PRICING_SERVICE = pricing_pb2.DESCRIPTOR.services_by_name["PricingService"]
@@ -45,15 +48,24 @@ class Dependency:
         self._stub = stub
 
     def call(
-        self, method: str, request: Message, *, contract_errors: Mapping[grpc.StatusCode, Exception] | None = None
+        self,
+        method: str,
+        request: Message,
+        *,
+        contract_errors: Mapping[grpc.StatusCode, Exception] | None = None,
+        metadata: Sequence[tuple[str, str]] | None = None,
     ) -> Any:
         """Call method with this dependency's deadline.
 
         contract_errors gives the meaning of this call's contract errors in the caller's domain
         (NOT_FOUND from GetProduct is an unknown SKU); any other failure raises DependencyError.
+        metadata defaults to the user of the request being served, so every service evaluates
+        feature flags for the same user (see inputs.user_metadata).
         """
+        if metadata is None:
+            metadata = user_metadata()
         try:
-            return getattr(self._stub, method)(request, timeout=self.deadline_seconds)
+            return getattr(self._stub, method)(request, timeout=self.deadline_seconds, metadata=metadata)
         except grpc.RpcError as error:
             status, details = error.code(), error.details() or ""
             meaning = (contract_errors or {}).get(status)
@@ -75,8 +87,11 @@ class Downstreams:
         self.email = email
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Downstreams:
-        """Open a channel to each service at the targets and deadlines in settings."""
+    def from_settings(cls, settings: Settings, fault_rules: RuleSource | None = None) -> Downstreams:
+        """Open a channel to each service at the targets and deadlines in settings.
+
+        With fault_rules, each channel injects the client-side faults for its service (see docs/faults.md).
+        """
         return cls(
             cart=_dependency(
                 "cart",
@@ -85,6 +100,7 @@ class Downstreams:
                 CART_SAFE_METHODS,
                 cart_pb2_grpc.CartServiceStub,
                 settings.cart_deadline_ms,
+                fault_rules,
             ),
             pricing=_dependency(
                 "pricing",
@@ -93,6 +109,7 @@ class Downstreams:
                 PRICING_SAFE_METHODS,
                 pricing_pb2_grpc.PricingServiceStub,
                 settings.pricing_deadline_ms,
+                fault_rules,
             ),
             email=_dependency(
                 "email",
@@ -101,6 +118,7 @@ class Downstreams:
                 EMAIL_SAFE_METHODS,
                 email_pb2_grpc.EmailServiceStub,
                 settings.email_deadline_ms,
+                fault_rules,
             ),
         )
 
@@ -110,6 +128,16 @@ class Downstreams:
             dependency.close()
 
 
-def _dependency(name: str, target: str, service: str, safe: tuple[str, ...], stub: Any, deadline_ms: int) -> Dependency:
+def _dependency(
+    name: str,
+    target: str,
+    service: str,
+    safe: tuple[str, ...],
+    stub: Any,
+    deadline_ms: int,
+    fault_rules: RuleSource | None,
+) -> Dependency:
     channel = create_channel(target, service, safe)
+    if fault_rules is not None:
+        channel = grpc.intercept_channel(channel, FaultClientInterceptor(name, fault_rules))
     return Dependency(name, channel, stub(channel), deadline_ms)

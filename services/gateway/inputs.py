@@ -1,21 +1,27 @@
-"""Read and check what a client sends: the user headers, the Idempotency-Key, and JSON bodies."""
+"""Read and check what a client sends: the user headers, the Idempotency-Key, and JSON bodies.
+
+The user a request names is also remembered for the request, so that every downstream call made
+while serving it carries the user in its gRPC metadata (see `user_metadata`).
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
-from flask import request
+from flask import g, has_request_context, request
 from werkzeug.exceptions import BadRequest as WerkzeugBadRequest
 
+from purchase_lab.flags import InvalidUser, UserContext, check_app_version
 from services.gateway.errors import BadRequest, InvalidValue
 
 MAX_QUANTITY = 99
 MAX_SKU_LENGTH = 64
 MAX_PROMO_CODE_LENGTH = 32
 
-_USER_ID = re.compile(r"[A-Za-z0-9._@-]{1,64}")
+_USER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 # Loose on purpose: something@domain.tld without spaces is enough for a lab's pretend mail.
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{1,63}")
 _IDEMPOTENCY_KEY = re.compile(r"[ -~]{1,128}")
@@ -23,20 +29,34 @@ _IDEMPOTENCY_KEY = re.compile(r"[ -~]{1,128}")
 
 @dataclass(frozen=True)
 class User:
-    """Who is shopping: the id from X-User-Id and where their emails go."""
+    """Who is shopping: the id from X-User-Id, where their emails go, and the client's app version."""
 
     user_id: str
     email: str
+    app_version: str | None = None
+
+    @cached_property
+    def context(self) -> UserContext:
+        """The user as feature flags see them: id, email (employees by its domain) and app version."""
+        try:
+            return UserContext(self.user_id, self.email, self.app_version)
+        except InvalidUser:
+            # gRPC metadata carries ASCII only, and such an address is never in the employee domain.
+            return UserContext(self.user_id, None, self.app_version)
 
 
 def current_user() -> User:
-    """The user named by X-User-Id (required) and X-User-Email (optional); BadRequest when invalid."""
+    """The user named by X-User-Id (required), X-User-Email and X-App-Version (optional); BadRequest when invalid.
+
+    The user is remembered for the rest of the request: downstream calls carry them (user_metadata).
+    """
     user_id = request.headers.get("X-User-Id", "")
     if not user_id:
         raise BadRequest("the X-User-Id header is missing; send the id of the shopping user", code="missing_header")
     if not _USER_ID.fullmatch(user_id):
         raise BadRequest(
-            f"X-User-Id {user_id[:80]!r} is not a user id; use 1 to 64 letters, digits or . _ @ -",
+            f"X-User-Id {user_id[:80]!r} is not a user id; use 1 to 64 letters, digits or . _ @ -, "
+            "starting with a letter or digit",
             code="invalid_header",
         )
     email = request.headers.get("X-User-Email", "")
@@ -45,7 +65,30 @@ def current_user() -> User:
             f"X-User-Email {email[:80]!r} is not an email address; send one like ada@example.com, or leave it out",
             code="invalid_header",
         )
-    return User(user_id, email or default_email(user_id))
+    user = User(user_id, email or default_email(user_id), app_version())
+    g.purchase_user = user
+    return user
+
+
+def app_version() -> str | None:
+    """The optional X-App-Version header (the client's version, for feature flags); BadRequest when invalid."""
+    version = request.headers.get("X-App-Version", "")
+    if not version:
+        return None
+    try:
+        return check_app_version(version)
+    except InvalidUser:
+        raise BadRequest(
+            f"X-App-Version {version[:80]!r} is not a version; send up to 64 letters, digits or . _ + -, "
+            "such as 2.4.1, or leave it out",
+            code="invalid_header",
+        ) from None
+
+
+def user_metadata() -> tuple[tuple[str, str], ...]:
+    """The gRPC metadata naming the user of the request being served; empty outside one or before current_user."""
+    user = g.get("purchase_user") if has_request_context() else None
+    return user.context.to_grpc_metadata() if user is not None else ()
 
 
 def default_email(user_id: str) -> str:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
 from purchase_lab.money import format_money, money, percent_of
+from services.pricing.catalogue import PricedLine, find_product
 from services.pricing.errors import MissingPromoCode, UnknownPromotion
 
 FIRST_ORDER_PERCENT = 10
+LOYALTY_REASON = "Loyalty discount for returning customers"
+# The share of each line a returning customer gets back, by product category (merchandising's rates).
+LOYALTY_PERCENT_BY_CATEGORY = MappingProxyType({"Coffee": 5, "Tea": 5, "Brewing": 3})
 
 
 @dataclass(frozen=True)
@@ -93,9 +98,23 @@ def promotion_adjustment(code: str, subtotal_cents: int) -> Adjustment:
     return Adjustment(promotion.discount_cents(subtotal_cents), promotion.reason)
 
 
-def best_adjustment(subtotal_cents: int, first_order: bool, promo_code: str) -> Adjustment:
-    """The single largest discount that applies, never more than the subtotal; ties go to the first order."""
-    candidates = [promotion_adjustment(promo_code, subtotal_cents)]
+def loyalty_adjustment(lines: Iterable[PricedLine]) -> Adjustment:
+    """A returning customer's loyalty discount: each line's category rate, rounded per line, summed."""
+    amount = sum(
+        percent_of(line.line_total_cents, LOYALTY_PERCENT_BY_CATEGORY[find_product(line.sku).category])
+        for line in lines
+    )
+    return Adjustment(amount, LOYALTY_REASON)
+
+
+def best_adjustment(
+    subtotal_cents: int, first_order: bool, promo_code: str, offers: Sequence[Adjustment] = ()
+) -> Adjustment:
+    """The single largest discount that applies, never more than the subtotal; ties go to the first order.
+
+    offers are further candidates the caller computed, such as a returning customer's loyalty discount.
+    """
+    candidates = [promotion_adjustment(promo_code, subtotal_cents), *offers]
     if first_order:
         candidates.insert(0, first_order_adjustment(subtotal_cents))
     best = max(candidates, key=lambda adjustment: adjustment.amount_cents)

@@ -28,3 +28,10 @@ class MissingPromoCode(PricingError):
 
     def __init__(self) -> None:
         super().__init__("the promo code is empty; send the code to look up, such as 'SPRING15'")
+
+
+class InvalidCaller(PricingError):
+    """The call's user metadata (who is asking, for feature flags) is malformed."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"the caller's user metadata is malformed: {problem}")

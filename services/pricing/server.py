@@ -1,4 +1,8 @@
-"""The PricingService servicer: gRPC in, catalogue and discount rules, gRPC out."""
+"""The PricingService servicer: gRPC in, catalogue and discount rules, gRPC out.
+
+GetAdjustment evaluates feature flags for the caller's user, whom the gateway sends in the call's
+metadata, so a user sees the same variant here as in the gateway.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,9 @@ from typing import TypeVar
 import grpc
 from purchase.pricing.v1 import pricing_pb2, pricing_pb2_grpc
 
+from purchase_lab.flags import LOYALTY_DISCOUNT, FeatureFlags, InvalidUser, UserContext
 from purchase_lab.money import money
-from services.pricing.adjustments import best_adjustment, find_promotion
+from services.pricing.adjustments import Adjustment, best_adjustment, find_promotion, loyalty_adjustment
 from services.pricing.catalogue import (
     PRODUCTS,
     CatalogueProduct,
@@ -20,6 +25,7 @@ from services.pricing.catalogue import (
     subtotal_cents,
 )
 from services.pricing.errors import (
+    InvalidCaller,
     InvalidLineItem,
     MissingPromoCode,
     PricingError,
@@ -34,6 +40,7 @@ _STATUS_BY_ERROR: dict[type[PricingError], grpc.StatusCode] = {
     UnknownProduct: grpc.StatusCode.NOT_FOUND,
     UnknownPromotion: grpc.StatusCode.NOT_FOUND,
     InvalidLineItem: grpc.StatusCode.INVALID_ARGUMENT,
+    InvalidCaller: grpc.StatusCode.INVALID_ARGUMENT,
     MissingPromoCode: grpc.StatusCode.INVALID_ARGUMENT,
 }
 
@@ -67,8 +74,19 @@ def _priced(items: Iterable[pricing_pb2.LineItem]) -> list[PricedLine]:
     return price_lines((item.sku, item.quantity) for item in items)
 
 
+def caller(context: grpc.ServicerContext) -> UserContext | None:
+    """The user the call is made for, from its metadata; None when it names none."""
+    try:
+        return UserContext.from_grpc_metadata(context.invocation_metadata())
+    except InvalidUser as error:
+        raise InvalidCaller(str(error)) from None
+
+
 class PricingServicer(pricing_pb2_grpc.PricingServiceServicer):
-    """Answers catalogue, price and discount questions; holds no state between calls."""
+    """Answers catalogue, price and discount questions; holds no state between calls but the live flags."""
+
+    def __init__(self, flags: FeatureFlags) -> None:
+        self._flags = flags
 
     @_abort_on_domain_error
     def ListProducts(self, request: pricing_pb2.ListProductsRequest, context: grpc.ServicerContext):
@@ -100,9 +118,18 @@ class PricingServicer(pricing_pb2_grpc.PricingServiceServicer):
     @_abort_on_domain_error
     def GetAdjustment(self, request: pricing_pb2.GetAdjustmentRequest, context: grpc.ServicerContext):
         """Return the largest discount the user gets on these items (zero when none)."""
-        subtotal = subtotal_cents(_priced(request.items))
-        adjustment = best_adjustment(subtotal, request.first_order, request.promo_code)
+        lines = _priced(request.items)
+        offers = self._loyalty_offers(request, lines, context)
+        adjustment = best_adjustment(subtotal_cents(lines), request.first_order, request.promo_code, offers)
         return pricing_pb2.GetAdjustmentResponse(amount=money(adjustment.amount_cents), reason=adjustment.reason)
+
+    def _loyalty_offers(
+        self, request: pricing_pb2.GetAdjustmentRequest, lines: list[PricedLine], context: grpc.ServicerContext
+    ) -> list[Adjustment]:
+        """The loyalty discount, for a returning customer with the pricing.loyalty_discount flag on."""
+        if request.previous_orders < 1 or not self._flags.is_enabled(LOYALTY_DISCOUNT, caller(context)):
+            return []
+        return [loyalty_adjustment(lines)]
 
     @_abort_on_domain_error
     def GetPromotion(self, request: pricing_pb2.GetPromotionRequest, context: grpc.ServicerContext):
@@ -113,6 +140,6 @@ class PricingServicer(pricing_pb2_grpc.PricingServiceServicer):
         )
 
 
-def register(server: grpc.Server) -> None:
-    """Add the pricing servicer to a gRPC server."""
-    pricing_pb2_grpc.add_PricingServiceServicer_to_server(PricingServicer(), server)
+def register(server: grpc.Server, flags: FeatureFlags) -> None:
+    """Add the pricing servicer, evaluating the given live flags, to a gRPC server."""
+    pricing_pb2_grpc.add_PricingServiceServicer_to_server(PricingServicer(flags), server)

@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ import pytest
 
 from purchase_lab.health import wait_until
 from purchase_lab.topology import SERVICES
-from tests.conftest import free_port
+from tests.conftest import free_base_port
 
 ROOT = Path(__file__).resolve().parents[2]
 _SCRIPT = Path(sys.executable).parent / "purchase"
@@ -26,15 +26,18 @@ STARTUP_TIMEOUT = 60.0
 
 
 class RunningLab:
-    """`purchase up` running in the background, with its output collected in a file."""
+    """`purchase up` (with `--replicas` when given) running in the background, its output collected in a file."""
 
-    def __init__(self, directory: Path) -> None:
-        self.ports = {name: free_port() for name in SERVICES}
+    def __init__(self, directory: Path, replicas: Mapping[str, int] | None = None) -> None:
+        self.replicas = dict(replicas or {})
+        self.ports = {name: free_base_port(self.replicas.get(name, 1)) for name in SERVICES}
         self.run_dir = directory / "run"
         self.env = {
             **os.environ,
             **{f"PURCHASE_{name.upper()}_PORT": str(port) for name, port in self.ports.items()},
             "PURCHASE_RUN_DIR": str(self.run_dir),
+            # Where `purchase up` keeps live flags and faults by default; set, since the test session sets its own.
+            "PURCHASE_CONTROL_DIR": str(self.run_dir / "control"),
             "PURCHASE_GATEWAY_WORKERS": "1",
         }
         self.log_path = directory / "up.log"
@@ -43,7 +46,10 @@ class RunningLab:
     def launch(self) -> subprocess.Popen[bytes]:
         """Run `purchase up` in the background and return its process."""
         with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen([*PURCHASE, "up"], cwd=ROOT, env=self.env, stdout=log, stderr=log)
+            replicas = [f"--replicas={service}={count}" for service, count in self.replicas.items()]
+            self.process = subprocess.Popen(
+                [*PURCHASE, "up", *replicas], cwd=ROOT, env=self.env, stdout=log, stderr=log
+            )
         return self.process
 
     def start(self) -> RunningLab:

@@ -20,7 +20,7 @@ from purchase_lab.flags import (
     set_flag,
 )
 from purchase_lab.health import wait_until
-from tests.flags.conftest import FlagVariant, flag_reached
+from tests.conftest import FlagVariant, flag_reached
 
 pytestmark = pytest.mark.integration
 

@@ -26,57 +26,57 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from purchase.common.v1 import money_pb2 as purchase_dot_common_dot_v1_dot_money__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bpurchase/cart/v1/cart.proto\x12\x10purchase.cart.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1epurchase/common/v1/money.proto\"\x95\x01\n\x08\x43\x61rtLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x05\x12-\n\nunit_price\x18\x04 \x01(\x0b\x32\x19.purchase.common.v1.Money\x12-\n\nline_total\x18\x05 \x01(\x0b\x32\x19.purchase.common.v1.Money\"\xa7\x02\n\x04\x43\x61rt\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12)\n\x05lines\x18\x02 \x03(\x0b\x32\x1a.purchase.cart.v1.CartLine\x12+\n\x08subtotal\x18\x03 \x01(\x0b\x32\x19.purchase.common.v1.Money\x12\x12\n\npromo_code\x18\x04 \x01(\t\x12-\n\nadjustment\x18\x05 \x01(\x0b\x32\x19.purchase.common.v1.Money\x12\x19\n\x11\x61\x64justment_reason\x18\x06 \x01(\t\x12(\n\x05total\x18\x07 \x01(\x0b\x32\x19.purchase.common.v1.Money\x12\x13\n\x0b\x66irst_order\x18\x08 \x01(\x08\x12\x19\n\x11\x64iscount_eligible\x18\t \x01(\x08\"\x99\x03\n\x05Order\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12)\n\x05lines\x18\x03 \x03(\x0b\x32\x1a.purchase.cart.v1.CartLine\x12+\n\x08subtotal\x18\x04 \x01(\x0b\x32\x19.purchase.common.v1.Money\x12-\n\nadjustment\x18\x05 \x01(\x0b\x32\x19.purchase.common.v1.Money\x12\x19\n\x11\x61\x64justment_reason\x18\x06 \x01(\t\x12(\n\x05total\x18\x07 \x01(\x0b\x32\x19.purchase.common.v1.Money\x12\x12\n\npromo_code\x18\x08 \x01(\t\x12-\n\x06status\x18\t \x01(\x0e\x32\x1d.purchase.cart.v1.OrderStatus\x12\x17\n\x0fidempotency_key\x18\n \x01(\t\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rcancel_reason\x18\x0c \x01(\t\"!\n\x0eGetCartRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"7\n\x0fGetCartResponse\x12$\n\x04\x63\x61rt\x18\x01 \x01(\x0b\x32\x16.purchase.cart.v1.Cart\"}\n\x0e\x41\x64\x64ItemRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x10\n\x08quantity\x18\x04 \x01(\x05\x12-\n\nunit_price\x18\x05 \x01(\x0b\x32\x19.purchase.common.v1.Money\"7\n\x0f\x41\x64\x64ItemResponse\x12$\n\x04\x63\x61rt\x18\x01 \x01(\x0b\x32\x16.purchase.cart.v1.Cart\"1\n\x11RemoveItemRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0b\n\x03sku\x18\x02 \x01(\t\":\n\x12RemoveItemResponse\x12$\n\x04\x63\x61rt\x18\x01 \x01(\x0b\x32\x16.purchase.cart.v1.Cart\"#\n\x10\x45mptyCartRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"9\n\x11\x45mptyCartResponse\x12$\n\x04\x63\x61rt\x18\x01 \x01(\x0b\x32\x16.purchase.cart.v1.Cart\"4\n\x13SetPromoCodeRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\"<\n\x14SetPromoCodeResponse\x12$\n\x04\x63\x61rt\x18\x01 \x01(\x0b\x32\x16.purchase.cart.v1.Cart\"c\n\x11UpdateCartRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12-\n\nadjustment\x18\x02 \x01(\x0b\x32\x19.purchase.common.v1.Money\x12\x0e\n\x06reason\x18\x03 \x01(\t\":\n\x12UpdateCartResponse\x12$\n\x04\x63\x61rt\x18\x01 \x01(\x0b\x32\x16.purchase.cart.v1.Cart\"=\n\x11PlaceOrderRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\"N\n\x12PlaceOrderResponse\x12&\n\x05order\x18\x01 \x01(\x0b\x32\x17.purchase.cart.v1.Order\x12\x10\n\x08replayed\x18\x02 \x01(\x08\"G\n\x12\x43\x61ncelOrderRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"=\n\x13\x43\x61ncelOrderResponse\x12&\n\x05order\x18\x01 \x01(\x0b\x32\x17.purchase.cart.v1.Order\"$\n\x11ListOrdersRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"=\n\x12ListOrdersResponse\x12\'\n\x06orders\x18\x01 \x03(\x0b\x32\x17.purchase.cart.v1.Order*`\n\x0bOrderStatus\x12\x1c\n\x18ORDER_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13ORDER_STATUS_PLACED\x10\x01\x12\x1a\n\x16ORDER_STATUS_CANCELLED\x10\x02\x32\xa2\x06\n\x0b\x43\x61rtService\x12N\n\x07GetCart\x12 .purchase.cart.v1.GetCartRequest\x1a!.purchase.cart.v1.GetCartResponse\x12N\n\x07\x41\x64\x64Item\x12 .purchase.cart.v1.AddItemRequest\x1a!.purchase.cart.v1.AddItemResponse\x12W\n\nRemoveItem\x12#.purchase.cart.v1.RemoveItemRequest\x1a$.purchase.cart.v1.RemoveItemResponse\x12T\n\tEmptyCart\x12\".purchase.cart.v1.EmptyCartRequest\x1a#.purchase.cart.v1.EmptyCartResponse\x12]\n\x0cSetPromoCode\x12%.purchase.cart.v1.SetPromoCodeRequest\x1a&.purchase.cart.v1.SetPromoCodeResponse\x12W\n\nUpdateCart\x12#.purchase.cart.v1.UpdateCartRequest\x1a$.purchase.cart.v1.UpdateCartResponse\x12W\n\nPlaceOrder\x12#.purchase.cart.v1.PlaceOrderRequest\x1a$.purchase.cart.v1.PlaceOrderResponse\x12Z\n\x0b\x43\x61ncelOrder\x12$.purchase.cart.v1.CancelOrderRequest\x1a%.purchase.cart.v1.CancelOrderResponse\x12W\n\nListOrders\x12#.purchase.cart.v1.ListOrdersRequest\x1a$.purchase.cart.v1.ListOrdersResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bpurchase/cart/v1/cart.proto\x12\x10purchase.cart.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1epurchase/common/v1/money.proto\"\x95\x01\n\x08\x43\x61rtLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x05\x12-\n\nunit_price\x18\x04 \x01(\x0b\x32\x19.purchase.common.v1.Money\x12-\n\nline_total\x18\x05 \x01(\x0b\x32\x19.purchase.common.v1.Money\"\xc0\x02\n\x04\x43\x61rt\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12)\n\x05lines\x18\x02 \x03(\x0b\x32\x1a.purchase.cart.v1.CartLine\x12+\n\x08subtotal\x18\x03 \x01(\x0b\x32\x19.purchase.common.v1.Money\x12\x12\n\npromo_code\x18\x04 \x01(\t\x12-\n\nadjustment\x18\x05 \x01(\x0b\x32\x19.purchase.common.v1.Money\x12\x19\n\x11\x61\x64justment_reason\x18\x06 \x01(\t\x12(\n\x05total\x18\x07 \x01(\x0b\x32\x19.purchase.common.v1.Money\x12\x13\n\x0b\x66irst_order\x18\x08 \x01(\x08\x12\x19\n\x11\x64iscount_eligible\x18\t \x01(\x08\x12\x17\n\x0fprevious_orders\x18\n \x01(\x05\"\x99\x03\n\x05Order\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12)\n\x05lines\x18\x03 \x03(\x0b\x32\x1a.purchase.cart.v1.CartLine\x12+\n\x08subtotal\x18\x04 \x01(\x0b\x32\x19.purchase.common.v1.Money\x12-\n\nadjustment\x18\x05 \x01(\x0b\x32\x19.purchase.common.v1.Money\x12\x19\n\x11\x61\x64justment_reason\x18\x06 \x01(\t\x12(\n\x05total\x18\x07 \x01(\x0b\x32\x19.purchase.common.v1.Money\x12\x12\n\npromo_code\x18\x08 \x01(\t\x12-\n\x06status\x18\t \x01(\x0e\x32\x1d.purchase.cart.v1.OrderStatus\x12\x17\n\x0fidempotency_key\x18\n \x01(\t\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rcancel_reason\x18\x0c \x01(\t\"!\n\x0eGetCartRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"7\n\x0fGetCartResponse\x12$\n\x04\x63\x61rt\x18\x01 \x01(\x0b\x32\x16.purchase.cart.v1.Cart\"}\n\x0e\x41\x64\x64ItemRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x10\n\x08quantity\x18\x04 \x01(\x05\x12-\n\nunit_price\x18\x05 \x01(\x0b\x32\x19.purchase.common.v1.Money\"7\n\x0f\x41\x64\x64ItemResponse\x12$\n\x04\x63\x61rt\x18\x01 \x01(\x0b\x32\x16.purchase.cart.v1.Cart\"1\n\x11RemoveItemRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0b\n\x03sku\x18\x02 \x01(\t\":\n\x12RemoveItemResponse\x12$\n\x04\x63\x61rt\x18\x01 \x01(\x0b\x32\x16.purchase.cart.v1.Cart\"#\n\x10\x45mptyCartRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"9\n\x11\x45mptyCartResponse\x12$\n\x04\x63\x61rt\x18\x01 \x01(\x0b\x32\x16.purchase.cart.v1.Cart\"4\n\x13SetPromoCodeRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\"<\n\x14SetPromoCodeResponse\x12$\n\x04\x63\x61rt\x18\x01 \x01(\x0b\x32\x16.purchase.cart.v1.Cart\"c\n\x11UpdateCartRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12-\n\nadjustment\x18\x02 \x01(\x0b\x32\x19.purchase.common.v1.Money\x12\x0e\n\x06reason\x18\x03 \x01(\t\":\n\x12UpdateCartResponse\x12$\n\x04\x63\x61rt\x18\x01 \x01(\x0b\x32\x16.purchase.cart.v1.Cart\"=\n\x11PlaceOrderRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\"N\n\x12PlaceOrderResponse\x12&\n\x05order\x18\x01 \x01(\x0b\x32\x17.purchase.cart.v1.Order\x12\x10\n\x08replayed\x18\x02 \x01(\x08\"G\n\x12\x43\x61ncelOrderRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"=\n\x13\x43\x61ncelOrderResponse\x12&\n\x05order\x18\x01 \x01(\x0b\x32\x17.purchase.cart.v1.Order\"$\n\x11ListOrdersRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"=\n\x12ListOrdersResponse\x12\'\n\x06orders\x18\x01 \x03(\x0b\x32\x17.purchase.cart.v1.Order*`\n\x0bOrderStatus\x12\x1c\n\x18ORDER_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13ORDER_STATUS_PLACED\x10\x01\x12\x1a\n\x16ORDER_STATUS_CANCELLED\x10\x02\x32\xa2\x06\n\x0b\x43\x61rtService\x12N\n\x07GetCart\x12 .purchase.cart.v1.GetCartRequest\x1a!.purchase.cart.v1.GetCartResponse\x12N\n\x07\x41\x64\x64Item\x12 .purchase.cart.v1.AddItemRequest\x1a!.purchase.cart.v1.AddItemResponse\x12W\n\nRemoveItem\x12#.purchase.cart.v1.RemoveItemRequest\x1a$.purchase.cart.v1.RemoveItemResponse\x12T\n\tEmptyCart\x12\".purchase.cart.v1.EmptyCartRequest\x1a#.purchase.cart.v1.EmptyCartResponse\x12]\n\x0cSetPromoCode\x12%.purchase.cart.v1.SetPromoCodeRequest\x1a&.purchase.cart.v1.SetPromoCodeResponse\x12W\n\nUpdateCart\x12#.purchase.cart.v1.UpdateCartRequest\x1a$.purchase.cart.v1.UpdateCartResponse\x12W\n\nPlaceOrder\x12#.purchase.cart.v1.PlaceOrderRequest\x1a$.purchase.cart.v1.PlaceOrderResponse\x12Z\n\x0b\x43\x61ncelOrder\x12$.purchase.cart.v1.CancelOrderRequest\x1a%.purchase.cart.v1.CancelOrderResponse\x12W\n\nListOrders\x12#.purchase.cart.v1.ListOrdersRequest\x1a$.purchase.cart.v1.ListOrdersResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'purchase.cart.v1.cart_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ORDERSTATUS']._serialized_start=2116
-  _globals['_ORDERSTATUS']._serialized_end=2212
+  _globals['_ORDERSTATUS']._serialized_start=2141
+  _globals['_ORDERSTATUS']._serialized_end=2237
   _globals['_CARTLINE']._serialized_start=115
   _globals['_CARTLINE']._serialized_end=264
   _globals['_CART']._serialized_start=267
-  _globals['_CART']._serialized_end=562
-  _globals['_ORDER']._serialized_start=565
-  _globals['_ORDER']._serialized_end=974
-  _globals['_GETCARTREQUEST']._serialized_start=976
-  _globals['_GETCARTREQUEST']._serialized_end=1009
-  _globals['_GETCARTRESPONSE']._serialized_start=1011
-  _globals['_GETCARTRESPONSE']._serialized_end=1066
-  _globals['_ADDITEMREQUEST']._serialized_start=1068
-  _globals['_ADDITEMREQUEST']._serialized_end=1193
-  _globals['_ADDITEMRESPONSE']._serialized_start=1195
-  _globals['_ADDITEMRESPONSE']._serialized_end=1250
-  _globals['_REMOVEITEMREQUEST']._serialized_start=1252
-  _globals['_REMOVEITEMREQUEST']._serialized_end=1301
-  _globals['_REMOVEITEMRESPONSE']._serialized_start=1303
-  _globals['_REMOVEITEMRESPONSE']._serialized_end=1361
-  _globals['_EMPTYCARTREQUEST']._serialized_start=1363
-  _globals['_EMPTYCARTREQUEST']._serialized_end=1398
-  _globals['_EMPTYCARTRESPONSE']._serialized_start=1400
-  _globals['_EMPTYCARTRESPONSE']._serialized_end=1457
-  _globals['_SETPROMOCODEREQUEST']._serialized_start=1459
-  _globals['_SETPROMOCODEREQUEST']._serialized_end=1511
-  _globals['_SETPROMOCODERESPONSE']._serialized_start=1513
-  _globals['_SETPROMOCODERESPONSE']._serialized_end=1573
-  _globals['_UPDATECARTREQUEST']._serialized_start=1575
-  _globals['_UPDATECARTREQUEST']._serialized_end=1674
-  _globals['_UPDATECARTRESPONSE']._serialized_start=1676
-  _globals['_UPDATECARTRESPONSE']._serialized_end=1734
-  _globals['_PLACEORDERREQUEST']._serialized_start=1736
-  _globals['_PLACEORDERREQUEST']._serialized_end=1797
-  _globals['_PLACEORDERRESPONSE']._serialized_start=1799
-  _globals['_PLACEORDERRESPONSE']._serialized_end=1877
-  _globals['_CANCELORDERREQUEST']._serialized_start=1879
-  _globals['_CANCELORDERREQUEST']._serialized_end=1950
-  _globals['_CANCELORDERRESPONSE']._serialized_start=1952
-  _globals['_CANCELORDERRESPONSE']._serialized_end=2013
-  _globals['_LISTORDERSREQUEST']._serialized_start=2015
-  _globals['_LISTORDERSREQUEST']._serialized_end=2051
-  _globals['_LISTORDERSRESPONSE']._serialized_start=2053
-  _globals['_LISTORDERSRESPONSE']._serialized_end=2114
-  _globals['_CARTSERVICE']._serialized_start=2215
-  _globals['_CARTSERVICE']._serialized_end=3017
+  _globals['_CART']._serialized_end=587
+  _globals['_ORDER']._serialized_start=590
+  _globals['_ORDER']._serialized_end=999
+  _globals['_GETCARTREQUEST']._serialized_start=1001
+  _globals['_GETCARTREQUEST']._serialized_end=1034
+  _globals['_GETCARTRESPONSE']._serialized_start=1036
+  _globals['_GETCARTRESPONSE']._serialized_end=1091
+  _globals['_ADDITEMREQUEST']._serialized_start=1093
+  _globals['_ADDITEMREQUEST']._serialized_end=1218
+  _globals['_ADDITEMRESPONSE']._serialized_start=1220
+  _globals['_ADDITEMRESPONSE']._serialized_end=1275
+  _globals['_REMOVEITEMREQUEST']._serialized_start=1277
+  _globals['_REMOVEITEMREQUEST']._serialized_end=1326
+  _globals['_REMOVEITEMRESPONSE']._serialized_start=1328
+  _globals['_REMOVEITEMRESPONSE']._serialized_end=1386
+  _globals['_EMPTYCARTREQUEST']._serialized_start=1388
+  _globals['_EMPTYCARTREQUEST']._serialized_end=1423
+  _globals['_EMPTYCARTRESPONSE']._serialized_start=1425
+  _globals['_EMPTYCARTRESPONSE']._serialized_end=1482
+  _globals['_SETPROMOCODEREQUEST']._serialized_start=1484
+  _globals['_SETPROMOCODEREQUEST']._serialized_end=1536
+  _globals['_SETPROMOCODERESPONSE']._serialized_start=1538
+  _globals['_SETPROMOCODERESPONSE']._serialized_end=1598
+  _globals['_UPDATECARTREQUEST']._serialized_start=1600
+  _globals['_UPDATECARTREQUEST']._serialized_end=1699
+  _globals['_UPDATECARTRESPONSE']._serialized_start=1701
+  _globals['_UPDATECARTRESPONSE']._serialized_end=1759
+  _globals['_PLACEORDERREQUEST']._serialized_start=1761
+  _globals['_PLACEORDERREQUEST']._serialized_end=1822
+  _globals['_PLACEORDERRESPONSE']._serialized_start=1824
+  _globals['_PLACEORDERRESPONSE']._serialized_end=1902
+  _globals['_CANCELORDERREQUEST']._serialized_start=1904
+  _globals['_CANCELORDERREQUEST']._serialized_end=1975
+  _globals['_CANCELORDERRESPONSE']._serialized_start=1977
+  _globals['_CANCELORDERRESPONSE']._serialized_end=2038
+  _globals['_LISTORDERSREQUEST']._serialized_start=2040
+  _globals['_LISTORDERSREQUEST']._serialized_end=2076
+  _globals['_LISTORDERSRESPONSE']._serialized_start=2078
+  _globals['_LISTORDERSRESPONSE']._serialized_end=2139
+  _globals['_CARTSERVICE']._serialized_start=2240
+  _globals['_CARTSERVICE']._serialized_end=3042
 # @@protoc_insertion_point(module_scope)

@@ -35,7 +35,7 @@ class CartLine(_message.Message):
     def __init__(self, sku: _Optional[str] = ..., name: _Optional[str] = ..., quantity: _Optional[int] = ..., unit_price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., line_total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class Cart(_message.Message):
-    __slots__ = ("user_id", "lines", "subtotal", "promo_code", "adjustment", "adjustment_reason", "total", "first_order", "discount_eligible")
+    __slots__ = ("user_id", "lines", "subtotal", "promo_code", "adjustment", "adjustment_reason", "total", "first_order", "discount_eligible", "previous_orders")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
     SUBTOTAL_FIELD_NUMBER: _ClassVar[int]
@@ -45,6 +45,7 @@ class Cart(_message.Message):
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     FIRST_ORDER_FIELD_NUMBER: _ClassVar[int]
     DISCOUNT_ELIGIBLE_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_ORDERS_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     lines: _containers.RepeatedCompositeFieldContainer[CartLine]
     subtotal: _money_pb2.Money
@@ -54,7 +55,8 @@ class Cart(_message.Message):
     total: _money_pb2.Money
     first_order: bool
     discount_eligible: bool
-    def __init__(self, user_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[CartLine, _Mapping]]] = ..., subtotal: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., promo_code: _Optional[str] = ..., adjustment: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., adjustment_reason: _Optional[str] = ..., total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., first_order: _Optional[bool] = ..., discount_eligible: _Optional[bool] = ...) -> None: ...
+    previous_orders: int
+    def __init__(self, user_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[CartLine, _Mapping]]] = ..., subtotal: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., promo_code: _Optional[str] = ..., adjustment: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., adjustment_reason: _Optional[str] = ..., total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., first_order: _Optional[bool] = ..., discount_eligible: _Optional[bool] = ..., previous_orders: _Optional[int] = ...) -> None: ...
 
 class Order(_message.Message):
     __slots__ = ("order_id", "user_id", "lines", "subtotal", "adjustment", "adjustment_reason", "total", "promo_code", "status", "idempotency_key", "created_at", "cancel_reason")

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from purchase.common.v1 import money_pb2 as purchase_dot_common_dot_v1_dot_money__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!purchase/pricing/v1/pricing.proto\x12\x13purchase.pricing.v1\x1a\x1epurchase/common/v1/money.proto\"u\n\x07Product\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x04 \x01(\t\x12(\n\x05price\x18\x05 \x01(\x0b\x32\x19.purchase.common.v1.Money\")\n\x08LineItem\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x05\"\x89\x01\n\nPricedLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x05\x12-\n\nunit_price\x18\x03 \x01(\x0b\x32\x19.purchase.common.v1.Money\x12-\n\nline_total\x18\x04 \x01(\x0b\x32\x19.purchase.common.v1.Money\".\n\tPromotion\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"\x15\n\x13ListProductsRequest\"F\n\x14ListProductsResponse\x12.\n\x08products\x18\x01 \x03(\x0b\x32\x1c.purchase.pricing.v1.Product\" \n\x11GetProductRequest\x12\x0b\n\x03sku\x18\x01 \x01(\t\"C\n\x12GetProductResponse\x12-\n\x07product\x18\x01 \x01(\x0b\x32\x1c.purchase.pricing.v1.Product\"@\n\x10PriceCartRequest\x12,\n\x05items\x18\x01 \x03(\x0b\x32\x1d.purchase.pricing.v1.LineItem\"p\n\x11PriceCartResponse\x12.\n\x05lines\x18\x01 \x03(\x0b\x32\x1f.purchase.pricing.v1.PricedLine\x12+\n\x08subtotal\x18\x02 \x01(\x0b\x32\x19.purchase.common.v1.Money\"~\n\x14GetAdjustmentRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12,\n\x05items\x18\x02 \x03(\x0b\x32\x1d.purchase.pricing.v1.LineItem\x12\x12\n\npromo_code\x18\x03 \x01(\t\x12\x13\n\x0b\x66irst_order\x18\x04 \x01(\x08\"R\n\x15GetAdjustmentResponse\x12)\n\x06\x61mount\x18\x01 \x01(\x0b\x32\x19.purchase.common.v1.Money\x12\x0e\n\x06reason\x18\x02 \x01(\t\"#\n\x13GetPromotionRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\"I\n\x14GetPromotionResponse\x12\x31\n\tpromotion\x18\x01 \x01(\x0b\x32\x1e.purchase.pricing.v1.Promotion2\xfd\x03\n\x0ePricingService\x12\x63\n\x0cListProducts\x12(.purchase.pricing.v1.ListProductsRequest\x1a).purchase.pricing.v1.ListProductsResponse\x12]\n\nGetProduct\x12&.purchase.pricing.v1.GetProductRequest\x1a\'.purchase.pricing.v1.GetProductResponse\x12Z\n\tPriceCart\x12%.purchase.pricing.v1.PriceCartRequest\x1a&.purchase.pricing.v1.PriceCartResponse\x12\x66\n\rGetAdjustment\x12).purchase.pricing.v1.GetAdjustmentRequest\x1a*.purchase.pricing.v1.GetAdjustmentResponse\x12\x63\n\x0cGetPromotion\x12(.purchase.pricing.v1.GetPromotionRequest\x1a).purchase.pricing.v1.GetPromotionResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!purchase/pricing/v1/pricing.proto\x12\x13purchase.pricing.v1\x1a\x1epurchase/common/v1/money.proto\"u\n\x07Product\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x04 \x01(\t\x12(\n\x05price\x18\x05 \x01(\x0b\x32\x19.purchase.common.v1.Money\")\n\x08LineItem\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x05\"\x89\x01\n\nPricedLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x05\x12-\n\nunit_price\x18\x03 \x01(\x0b\x32\x19.purchase.common.v1.Money\x12-\n\nline_total\x18\x04 \x01(\x0b\x32\x19.purchase.common.v1.Money\".\n\tPromotion\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"\x15\n\x13ListProductsRequest\"F\n\x14ListProductsResponse\x12.\n\x08products\x18\x01 \x03(\x0b\x32\x1c.purchase.pricing.v1.Product\" \n\x11GetProductRequest\x12\x0b\n\x03sku\x18\x01 \x01(\t\"C\n\x12GetProductResponse\x12-\n\x07product\x18\x01 \x01(\x0b\x32\x1c.purchase.pricing.v1.Product\"@\n\x10PriceCartRequest\x12,\n\x05items\x18\x01 \x03(\x0b\x32\x1d.purchase.pricing.v1.LineItem\"p\n\x11PriceCartResponse\x12.\n\x05lines\x18\x01 \x03(\x0b\x32\x1f.purchase.pricing.v1.PricedLine\x12+\n\x08subtotal\x18\x02 \x01(\x0b\x32\x19.purchase.common.v1.Money\"\x97\x01\n\x14GetAdjustmentRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12,\n\x05items\x18\x02 \x03(\x0b\x32\x1d.purchase.pricing.v1.LineItem\x12\x12\n\npromo_code\x18\x03 \x01(\t\x12\x13\n\x0b\x66irst_order\x18\x04 \x01(\x08\x12\x17\n\x0fprevious_orders\x18\x05 \x01(\x05\"R\n\x15GetAdjustmentResponse\x12)\n\x06\x61mount\x18\x01 \x01(\x0b\x32\x19.purchase.common.v1.Money\x12\x0e\n\x06reason\x18\x02 \x01(\t\"#\n\x13GetPromotionRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\"I\n\x14GetPromotionResponse\x12\x31\n\tpromotion\x18\x01 \x01(\x0b\x32\x1e.purchase.pricing.v1.Promotion2\xfd\x03\n\x0ePricingService\x12\x63\n\x0cListProducts\x12(.purchase.pricing.v1.ListProductsRequest\x1a).purchase.pricing.v1.ListProductsResponse\x12]\n\nGetProduct\x12&.purchase.pricing.v1.GetProductRequest\x1a\'.purchase.pricing.v1.GetProductResponse\x12Z\n\tPriceCart\x12%.purchase.pricing.v1.PriceCartRequest\x1a&.purchase.pricing.v1.PriceCartResponse\x12\x66\n\rGetAdjustment\x12).purchase.pricing.v1.GetAdjustmentRequest\x1a*.purchase.pricing.v1.GetAdjustmentResponse\x12\x63\n\x0cGetPromotion\x12(.purchase.pricing.v1.GetPromotionRequest\x1a).purchase.pricing.v1.GetPromotionResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -52,14 +52,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PRICECARTREQUEST']._serialized_end=702
   _globals['_PRICECARTRESPONSE']._serialized_start=704
   _globals['_PRICECARTRESPONSE']._serialized_end=816
-  _globals['_GETADJUSTMENTREQUEST']._serialized_start=818
-  _globals['_GETADJUSTMENTREQUEST']._serialized_end=944
-  _globals['_GETADJUSTMENTRESPONSE']._serialized_start=946
-  _globals['_GETADJUSTMENTRESPONSE']._serialized_end=1028
-  _globals['_GETPROMOTIONREQUEST']._serialized_start=1030
-  _globals['_GETPROMOTIONREQUEST']._serialized_end=1065
-  _globals['_GETPROMOTIONRESPONSE']._serialized_start=1067
-  _globals['_GETPROMOTIONRESPONSE']._serialized_end=1140
-  _globals['_PRICINGSERVICE']._serialized_start=1143
-  _globals['_PRICINGSERVICE']._serialized_end=1652
+  _globals['_GETADJUSTMENTREQUEST']._serialized_start=819
+  _globals['_GETADJUSTMENTREQUEST']._serialized_end=970
+  _globals['_GETADJUSTMENTRESPONSE']._serialized_start=972
+  _globals['_GETADJUSTMENTRESPONSE']._serialized_end=1054
+  _globals['_GETPROMOTIONREQUEST']._serialized_start=1056
+  _globals['_GETPROMOTIONREQUEST']._serialized_end=1091
+  _globals['_GETPROMOTIONRESPONSE']._serialized_start=1093
+  _globals['_GETPROMOTIONRESPONSE']._serialized_end=1166
+  _globals['_PRICINGSERVICE']._serialized_start=1169
+  _globals['_PRICINGSERVICE']._serialized_end=1678
 # @@protoc_insertion_point(module_scope)

@@ -86,16 +86,18 @@ class PriceCartResponse(_message.Message):
     def __init__(self, lines: _Optional[_Iterable[_Union[PricedLine, _Mapping]]] = ..., subtotal: _Optional[_Union[_money_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class GetAdjustmentRequest(_message.Message):
-    __slots__ = ("user_id", "items", "promo_code", "first_order")
+    __slots__ = ("user_id", "items", "promo_code", "first_order", "previous_orders")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     PROMO_CODE_FIELD_NUMBER: _ClassVar[int]
     FIRST_ORDER_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_ORDERS_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     items: _containers.RepeatedCompositeFieldContainer[LineItem]
     promo_code: str
     first_order: bool
-    def __init__(self, user_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[LineItem, _Mapping]]] = ..., promo_code: _Optional[str] = ..., first_order: _Optional[bool] = ...) -> None: ...
+    previous_orders: int
+    def __init__(self, user_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[LineItem, _Mapping]]] = ..., promo_code: _Optional[str] = ..., first_order: _Optional[bool] = ..., previous_orders: _Optional[int] = ...) -> None: ...
 
 class GetAdjustmentResponse(_message.Message):
     __slots__ = ("amount", "reason")
