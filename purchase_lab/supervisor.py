@@ -14,9 +14,8 @@ import logging
 import os
 import signal
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -69,45 +68,6 @@ def port_in_use(host: str, port: int) -> bool:
     return False
 
 
-class _ForkGuard:
-    """Let health checks run side by side, but never while the supervisor forks a child.
-
-    gRPC's fork handlers give up when another thread is inside a gRPC call at fork time, and the
-    child's copy of gRPC is then broken before it even execs; status() checks health from threads.
-    """
-
-    def __init__(self) -> None:
-        self._changed = threading.Condition()
-        self._checks = 0
-        self._forking = False
-
-    @contextlib.contextmanager
-    def checking(self) -> Iterator[None]:
-        """Hold off forks while a health check runs."""
-        with self._changed:
-            self._changed.wait_for(lambda: not self._forking)
-            self._checks += 1
-        try:
-            yield
-        finally:
-            with self._changed:
-                self._checks -= 1
-                self._changed.notify_all()
-
-    @contextlib.contextmanager
-    def forking(self) -> Iterator[None]:
-        """Wait for running health checks to finish and hold off new ones while a child is forked."""
-        with self._changed:
-            self._forking = True
-            self._changed.wait_for(lambda: self._checks == 0)
-        try:
-            yield
-        finally:
-            with self._changed:
-                self._forking = False
-                self._changed.notify_all()
-
-
 class _Slot:
     """One process and what the supervisor knows about it."""
 
@@ -139,7 +99,6 @@ class Supervisor:
         data_dir = run_dir / "redis"
         data_dir.mkdir(parents=True, exist_ok=True)
         self._health_timeout = health_timeout
-        self._fork_guard = _ForkGuard()
         # Live flags and fault rules of this lab live in its run dir too, unless the environment says otherwise.
         child_env = {"PURCHASE_CONTROL_DIR": os.environ.get("PURCHASE_CONTROL_DIR") or str(run_dir / "control")}
         try:
@@ -196,8 +155,7 @@ class Supervisor:
             )
         log.info("starting %s", name)
         began = time.monotonic()
-        with self._fork_guard.forking():
-            process.start()
+        process.start()
         slot.wanted, slot.stopped = True, False
         try:
             process.wait_healthy(self._health_timeout)
@@ -288,8 +246,7 @@ class Supervisor:
         ]
 
     def _healthy(self, slot: _Slot) -> bool:
-        with self._fork_guard.checking():
-            return slot.process.spec.healthy()
+        return slot.process.spec.healthy()
 
     @staticmethod
     def _state(slot: _Slot) -> str:
