@@ -18,7 +18,6 @@ from typing import Any
 from flask import Response, make_response
 from werkzeug.exceptions import HTTPException
 
-from purchase_lab.breaker import CircuitBreaker
 from purchase_lab.flags import CHECKOUT_FALLBACKS
 from services.gateway import features, inputs
 from services.gateway.errors import HTTP_STATUS, DependencyError, ShopError, as_shop_error
@@ -107,23 +106,18 @@ def record(started: float, response: Response | None = None, failure: Exception 
     """Record a checkout in the ops log; a checkout never fails because it could not be recorded."""
     try:
         entry = checkout_record(started, response, failure)
+        breakers = worker_breakers()
     except Exception:  # the console's bookkeeping must never change what the customer gets
         log.exception("could not describe a checkout for the console; it is not recorded")
         return
-    ops_log().record_checkout(asdict(entry), entry.counters(), worker_breakers())
+    ops_log().record_checkout(asdict(entry), entry.counters(), breakers)
 
 
 def worker_breakers() -> dict[str, str]:
     """This worker's circuit breaker state per dependency (closed, open, half_open), for those that have one."""
-    resources = gateway()
-    found = dict(getattr(resources, "breakers", None) or {})
-    for name in CALL_ORDER:
-        breaker = getattr(getattr(resources.downstreams, name, None), "breaker", None)
-        if breaker is not None:
-            found.setdefault(name, breaker)
-    return {
-        name: breaker.snapshot().state.value for name, breaker in found.items() if isinstance(breaker, CircuitBreaker)
-    }
+    downstreams = gateway().downstreams
+    breakers = {name: getattr(downstreams, name).breaker for name in CALL_ORDER}
+    return {name: breaker.snapshot().state.value for name, breaker in breakers.items() if breaker is not None}
 
 
 def checkout_record(
