@@ -87,6 +87,53 @@ class Ports:
 
 
 @dataclass(frozen=True)
+class MetricsPorts:
+    """Where each gRPC service serves /metrics for Prometheus (0: nowhere); the gateway uses its HTTP port."""
+
+    cart: int = 9461
+    pricing: int = 9462
+    email: int = 9463
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> MetricsPorts:
+        """Read PURCHASE_<SERVICE>_METRICS_PORT for every gRPC service; 0 turns its endpoint off."""
+        return cls(
+            **{
+                field: env_int(env, f"PURCHASE_{field.upper()}_METRICS_PORT", default, 0, 65535)
+                for field, default in cls().__dict__.items()
+            }
+        )
+
+    def of(self, service: str) -> int:
+        """The metrics port of a service; 0 for one that has none of its own (the gateway, Redis)."""
+        return vars(self).get(service, 0)
+
+
+LOG_FORMATS = ("text", "json")
+
+
+@dataclass(frozen=True)
+class CheckoutSettings:
+    """How much time a checkout may take, and when the breakers of its soft dependencies open."""
+
+    # All the downstream calls of one checkout together; each call gets min(its deadline, what is left).
+    budget_ms: int = 2500
+    # Failures in a row (UNAVAILABLE, DEADLINE_EXCEEDED, ...) that open a soft dependency's breaker.
+    breaker_failures: int = 5
+    # How long an open breaker refuses calls before it lets one trial call through.
+    breaker_open_ms: int = 5000
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> CheckoutSettings:
+        """Read PURCHASE_CHECKOUT_BUDGET_MS, PURCHASE_BREAKER_FAILURES and PURCHASE_BREAKER_OPEN_MS."""
+        return cls(
+            budget_ms=env_int(env, "PURCHASE_CHECKOUT_BUDGET_MS", cls.budget_ms, 10, 120_000),
+            breaker_failures=env_int(env, "PURCHASE_BREAKER_FAILURES", cls.breaker_failures, 1, 10_000),
+            breaker_open_ms=env_int(env, "PURCHASE_BREAKER_OPEN_MS", cls.breaker_open_ms, 10, 600_000),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a service or the CLI reads from the environment."""
 
@@ -102,8 +149,12 @@ class Settings:
     gateway_workers: int
     gateway_threads: int
     log_level: str
+    # text: `LEVEL service logger: message`; json: one object a line, with the trace id (docs/observability.md).
+    log_format: str
+    metrics_ports: MetricsPorts
     # The bearer token of the gateway's admin API; empty = the admin API refuses every request.
     admin_token: str
+    checkout: CheckoutSettings = CheckoutSettings()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -112,6 +163,9 @@ class Settings:
         log_level = env_str(env, "PURCHASE_LOG_LEVEL", "INFO").upper()
         if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ConfigError(f"PURCHASE_LOG_LEVEL={log_level!r}; use DEBUG, INFO, WARNING or ERROR")
+        log_format = env_str(env, "PURCHASE_LOG_FORMAT", "text").lower()
+        if log_format not in LOG_FORMATS:
+            raise ConfigError(f"PURCHASE_LOG_FORMAT={log_format!r}; use text or json")
         return cls(
             host=env_str(env, "PURCHASE_HOST", "127.0.0.1"),
             ports=ports,
@@ -125,5 +179,8 @@ class Settings:
             gateway_workers=env_int(env, "PURCHASE_GATEWAY_WORKERS", 2, 1, 32),
             gateway_threads=env_int(env, "PURCHASE_GATEWAY_THREADS", 8, 1, 128),
             log_level=log_level,
+            log_format=log_format,
+            metrics_ports=MetricsPorts.from_env(env),
             admin_token=env_str(env, "PURCHASE_ADMIN_TOKEN", ""),
+            checkout=CheckoutSettings.from_env(env),
         )

@@ -1,9 +1,10 @@
-"""Run a gRPC service the standard way: health service, reflection, fault injection, graceful stop on SIGTERM."""
+"""Run a gRPC service the standard way: health service, reflection, telemetry, fault injection, graceful stop."""
 
 from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -17,6 +18,9 @@ from purchase_lab import config
 from purchase_lab.faults import FaultServerInterceptor, watch_rules
 from purchase_lab.faults.replicas import claim_replica
 from purchase_lab.processes import exit_with_parent
+from purchase_lab.telemetry import MetricsEndpointError, Telemetry
+from purchase_lab.telemetry.hooks import fault_listener
+from purchase_lab.telemetry.instrument import grpc_server_interceptors
 
 log = logging.getLogger(__name__)
 
@@ -60,16 +64,28 @@ def serve(
     register: Register,
     service_names: Sequence[str],
     interceptors: Sequence[grpc.ServerInterceptor] = (),
+    telemetry: Telemetry | None = None,
 ) -> None:
     """Start the server, log where it listens, and block until SIGTERM or SIGINT stops it.
 
     Every service served this way injects the fault rules of faults.json in the control dir that name it
     (and its replica number, claimed in the control dir; see faults/replicas.py), after `interceptors`.
+    With telemetry (see purchase_lab/telemetry), each call is traced and measured first, so an injected
+    fault shows on the call's span; faults are counted; /metrics is served on the service's metrics
+    port; and the spans still buffered are sent once the server has stopped.
     """
     exit_with_parent()
+    telemetry = telemetry or Telemetry.disabled(name)
+    try:
+        telemetry.serve_metrics(address.rpartition(":")[0].strip("[]"))
+    except MetricsEndpointError as error:
+        sys.exit(f"{name}: {error}")
     claim = claim_replica(name, config.replica())
     faults = FaultServerInterceptor(name, watch_rules(), claim.number)
-    server, port, health_servicer = create_server(address, register, service_names, [*interceptors, faults])
+    if telemetry.enabled:
+        faults.injector.listeners.append(fault_listener(telemetry.metrics))
+    chain = [*grpc_server_interceptors(telemetry), *interceptors, faults]
+    server, port, health_servicer = create_server(address, register, service_names, chain)
     server.start()
     log.info("%s replica %d listening on %s (port %d)", name, claim.number, address, port)
     stopping = threading.Event()
@@ -87,4 +103,5 @@ def serve(
     signal.signal(signal.SIGINT, stop)
     server.wait_for_termination()
     claim.release()
+    telemetry.shutdown()
     log.info("%s stopped", name)

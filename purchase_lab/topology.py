@@ -2,7 +2,8 @@
 
 A gRPC service may run as several replicas (`purchase up --replicas pricing=3`): replica i listens on the
 service's port + (i - 1) * REPLICA_PORT_STEP, is told its number in PURCHASE_REPLICA, and is named
-`pricing-i`; the gateway is given every replica's address and balances across them round robin.
+`pricing-i`; the gateway is given every replica's address and balances across them round robin. Each
+replica serves its /metrics the same number of steps above the service's metrics port.
 """
 
 from __future__ import annotations
@@ -107,6 +108,9 @@ def _replica(service: str, replica: int, port: int, settings: Settings, data_dir
     spec.address = target
     spec.healthy = lambda: grpc_serving(target)
     spec.env = {**spec.env, "PURCHASE_REPLICA": str(replica), f"PURCHASE_{service.upper()}_PORT": str(port)}
+    metrics_port = settings.metrics_ports.of(service)
+    if metrics_port:
+        spec.env[f"PURCHASE_{service.upper()}_METRICS_PORT"] = str(replica_port(metrics_port, replica))
     return LabProcess(service, replica, port, spec)
 
 

@@ -18,7 +18,7 @@ import pytest
 from purchase_lab.config import Ports, Settings
 from purchase_lab.flags import FeatureFlags, UserContext, seed_live_file, set_flag
 from purchase_lab.processes import ManagedProcess
-from purchase_lab.topology import REPLICA_PORT_STEP, SERVICES, lab_processes, replica_port
+from purchase_lab.topology import GRPC_SERVICES, REPLICA_PORT_STEP, SERVICES, lab_processes, replica_port
 
 _used_ports: set[int] = set()
 
@@ -58,6 +58,7 @@ class Lab:
     """Redis and the services running as real processes on free ports, each logging to a file.
 
     `replicas` runs N processes of a gRPC service, named `pricing-1` ... `pricing-N` (see topology.py).
+    Each gRPC process serves its Prometheus metrics on a free port of its own (see metrics_url).
     """
 
     def __init__(
@@ -67,6 +68,10 @@ class Lab:
         ports = Ports(**{name: free_base_port(replicas.get(name, 1)) for name in SERVICES})
         self.env = {
             **{f"PURCHASE_{name.upper()}_PORT": str(getattr(ports, name)) for name in SERVICES},
+            **{
+                f"PURCHASE_{name.upper()}_METRICS_PORT": str(free_base_port(replicas.get(name, 1)))
+                for name in GRPC_SERVICES
+            },
             # Each lab has its own live flag and fault files, never the repo's .run/.
             "PURCHASE_CONTROL_DIR": str(log_dir / "control"),
             "PURCHASE_GATEWAY_WORKERS": "1",
@@ -101,6 +106,14 @@ class Lab:
     def target(self, name: str) -> str:
         """host:port of a gRPC service's process (or of one replica, such as `pricing-2`)."""
         return f"127.0.0.1:{self.plan[name].port}"
+
+    def metrics_url(self, name: str) -> str:
+        """Where a process (the gateway, a gRPC service or one replica such as `pricing-2`) serves /metrics."""
+        if name == "gateway":
+            return f"{self.gateway_url}/metrics"
+        planned = self.plan[name]
+        variable = f"PURCHASE_{planned.service.upper()}_METRICS_PORT"
+        return f"http://127.0.0.1:{planned.spec.env.get(variable) or self.env[variable]}/metrics"
 
     def names(self, *names: str) -> list[str]:
         """The processes these names mean (a service means every replica of it); all of them when none are named."""

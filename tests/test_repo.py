@@ -1,4 +1,8 @@
-"""The repository is in order: generated code fresh, lint clean, and the compose file valid and complete."""
+"""The repository is in order: generated code fresh, lint clean, and the compose file valid and complete.
+
+The lab's own services run on a plain `docker compose up`; tools in a profile (`--profile observability`)
+are added on request, so the checks of the lab's services leave them out.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +16,15 @@ from typing import Any
 import pytest
 import yaml
 
-from purchase_lab.config import Settings
+from purchase_lab.config import MetricsPorts, Settings
+from purchase_lab.telemetry import TelemetrySettings
 
 pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOTENV = ROOT / ".env"
+OBSERVABILITY = ("jaeger", "prometheus", "grafana")
 
 
 def run(*command: str) -> subprocess.CompletedProcess[str]:
@@ -47,6 +53,17 @@ def compose() -> dict[str, Any]:
     return yaml.safe_load(COMPOSE_FILE.read_text())
 
 
+@pytest.fixture(scope="module")
+def lab_services(compose: dict[str, Any]) -> dict[str, Any]:
+    """The services a plain `docker compose up` runs: those in no profile."""
+    return {name: service for name, service in compose["services"].items() if not service.get("profiles")}
+
+
+def in_profile(compose: dict[str, Any], profile: str) -> dict[str, Any]:
+    """The services only `--profile <profile>` runs."""
+    return {name: service for name, service in compose["services"].items() if profile in service.get("profiles", [])}
+
+
 def test_generated_code_is_fresh() -> None:
     result = run(sys.executable, "scripts/gen_protos.py", "--check")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -69,9 +86,10 @@ def test_buf_lint_passes(in_ci: bool) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_docker_compose_config_is_valid(in_ci: bool) -> None:
+@pytest.mark.parametrize("profiles", [[], ["--profile", "observability"]], ids=["lab", "observability"])
+def test_docker_compose_config_is_valid(in_ci: bool, profiles: list[str]) -> None:
     require_tool(shutil.which("docker-compose") is not None, "docker-compose (apt-get install docker-compose)", in_ci)
-    result = run("docker-compose", "config", "-q")
+    result = run("docker-compose", *profiles, "config", "-q")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "WARNING" not in result.stderr, result.stderr
 
@@ -89,17 +107,32 @@ def test_dotenv_holds_valid_settings() -> None:
     assert settings.cart_target == f"cart:{settings.ports.cart}"
     assert settings.pricing_target == f"pricing:{settings.ports.pricing}"
     assert settings.email_target == f"email:{settings.ports.email}"
+    assert settings.log_format == "json"
+    # observability/prometheus.yml scrapes the default metrics ports.
+    assert settings.metrics_ports == MetricsPorts()
 
 
-def test_compose_runs_redis_and_the_four_services(compose: dict[str, Any]) -> None:
-    assert sorted(compose["services"]) == ["cart", "email", "gateway", "pricing", "redis"]
+@pytest.mark.parametrize("service", ["cart", "pricing", "email", "gateway"])
+def test_dotenv_holds_valid_telemetry_settings(service: str) -> None:
+    telemetry = TelemetrySettings.from_env(service, dotenv())
+
+    assert telemetry.enabled
+    assert telemetry.traces_exporters == ("otlp",)
 
 
-def test_every_compose_service_has_a_healthcheck(compose: dict[str, Any]) -> None:
+def test_compose_runs_redis_and_the_four_services(lab_services: dict[str, Any]) -> None:
+    assert sorted(lab_services) == ["cart", "email", "gateway", "pricing", "redis"]
+
+
+def test_the_observability_profile_adds_jaeger_prometheus_and_grafana(compose: dict[str, Any]) -> None:
+    assert sorted(in_profile(compose, "observability")) == sorted(OBSERVABILITY)
+
+
+def test_every_compose_service_has_a_healthcheck(compose: dict[str, Any], lab_services: dict[str, Any]) -> None:
     for name, service in compose["services"].items():
         test = service.get("healthcheck", {}).get("test") or ["NONE"]
         assert test[0] == "CMD", f"{name} needs a healthcheck that runs a command"
-        if name != "redis":
+        if name in lab_services and name != "redis":
             assert test[1:4] == ["python", "-m", "purchase_lab.healthcheck"], f"{name} must check its real protocol"
 
 
@@ -119,10 +152,42 @@ def test_compose_dependencies_wait_until_healthy(compose: dict[str, Any]) -> Non
             assert rule == {"condition": "service_healthy"}, f"{name} -> {dependency} must wait until healthy"
 
 
-def test_only_the_gateway_is_published(compose: dict[str, Any]) -> None:
-    published = {name for name, service in compose["services"].items() if service.get("ports")}
+def test_lab_services_never_wait_for_a_profiled_one(lab_services: dict[str, Any]) -> None:
+    for name, service in lab_services.items():
+        assert set(service.get("depends_on", {})) <= set(lab_services), f"{name} would not start without a profile"
+
+
+def test_only_the_gateway_is_published(lab_services: dict[str, Any]) -> None:
+    published = {name for name, service in lab_services.items() if service.get("ports")}
     assert published == {"gateway"}
-    assert compose["services"]["gateway"]["ports"] == ["${PURCHASE_PUBLISHED_PORT}:${PURCHASE_GATEWAY_PORT}"]
+    assert lab_services["gateway"]["ports"] == ["${PURCHASE_PUBLISHED_PORT}:${PURCHASE_GATEWAY_PORT}"]
+
+
+def test_the_observability_tools_publish_their_pages_only(compose: dict[str, Any]) -> None:
+    published = {name: service.get("ports") for name, service in in_profile(compose, "observability").items()}
+
+    assert published == {
+        "jaeger": ["${JAEGER_PUBLISHED_PORT}:16686"],
+        "prometheus": ["${PROMETHEUS_PUBLISHED_PORT}:9090"],
+        "grafana": ["${GRAFANA_PUBLISHED_PORT}:3000"],
+    }
+
+
+def test_every_mounted_file_of_the_repository_exists(compose: dict[str, Any]) -> None:
+    mounts = [volume.split(":")[0] for service in compose["services"].values() for volume in service.get("volumes", [])]
+    local = [source for source in mounts if source.startswith("./")]
+
+    assert local, "the observability profile mounts its configuration from observability/"
+    assert [source for source in local if not (ROOT / source).exists()] == []
+
+
+def test_every_service_reports_its_telemetry_as_dotenv_says(lab_services: dict[str, Any]) -> None:
+    for name, service in lab_services.items():
+        if name == "redis":
+            continue
+        environment = service["environment"]
+        for variable in ("OTEL_SDK_DISABLED", "OTEL_EXPORTER_OTLP_ENDPOINT", "PURCHASE_LOG_FORMAT"):
+            assert environment.get(variable) == f"${{{variable}}}", f"{name} does not pass {variable}"
 
 
 def test_redis_persists_to_a_named_volume(compose: dict[str, Any]) -> None:

@@ -16,8 +16,9 @@ from purchase_lab.faults.store import faults_path
 from purchase_lab.faults.watcher import RuleSource, RuleWatcher
 
 EXTENSION = "purchase_faults"
-# Never faulted, so health checks, the admin API and the console can always see and undo a fault.
-EXEMPT_PATHS = ("/healthz", "/admin", "/api/v1/admin", "/console", "/static")
+# Never faulted, so health checks, the admin API and the console can always see and undo a fault, and
+# Prometheus can always see its effect.
+EXEMPT_PATHS = ("/healthz", "/metrics", "/admin", "/api/v1/admin", "/console", "/static")
 RETRYABLE_STATUSES = frozenset({408, 429, 502, 503, 504})
 
 

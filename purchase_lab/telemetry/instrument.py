@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
-from flask import Flask, Response, abort
+from flask import Flask, Response
 from opentelemetry import trace
 from opentelemetry.instrumentation.flask import FlaskInstrumentor
 from opentelemetry.instrumentation.grpc import client_interceptor, server_interceptor
@@ -29,6 +29,7 @@ EXTENSION = "purchase_telemetry"
 LAB_SERVICE_PREFIX = "purchase."
 # Never traced at the gateway: the health probe every few seconds, and Prometheus's scrape.
 FLASK_EXCLUDED_URLS = "/healthz,/metrics"
+METRICS_OFF = "metrics are off because OTEL_SDK_DISABLED=true; unset it and restart the service\n"
 
 
 def lab_call(details: Any) -> bool:
@@ -117,7 +118,8 @@ def instrument_flask(app: Flask, telemetry: Telemetry, exposition: Callable[[], 
 
     def metrics_endpoint() -> Response:
         if not telemetry.enabled:
-            abort(404, "metrics are off because OTEL_SDK_DISABLED=true; unset it and restart the gateway")
+            # Plain text, like the metrics themselves, and past any JSON error handler of the app.
+            return Response(METRICS_OFF, status=404, mimetype="text/plain")
         return Response(body(), mimetype=CONTENT_TYPE_LATEST)
 
     app.add_url_rule("/metrics", "metrics", metrics_endpoint, methods=["GET"])

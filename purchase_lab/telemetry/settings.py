@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 from opentelemetry.sdk.trace import sampling
 
-from purchase_lab.config import ConfigError, env_int, env_str
+from purchase_lab.config import ConfigError, MetricsPorts, env_str
 
 # Where each gRPC service serves /metrics for Prometheus unless PURCHASE_<SERVICE>_METRICS_PORT says
 # otherwise (0 turns the endpoint off). The gateway serves /metrics on its own HTTP port instead.
-DEFAULT_METRICS_PORTS = {"cart": 9461, "pricing": 9462, "email": 9463}
+DEFAULT_METRICS_PORTS = dict(vars(MetricsPorts()))
 TRACES_EXPORTERS = ("otlp", "console", "none")
 # The only OTLP exporter installed speaks gRPC (Jaeger and the collector take it on port 4317).
 OTLP_PROTOCOLS = ("grpc",)
@@ -55,9 +55,7 @@ class TelemetrySettings:
             service_name=env_str(env, "OTEL_SERVICE_NAME", service),
             traces_exporters=traces_exporters(env),
             sampler=sampler(env),
-            metrics_port=env_int(
-                env, f"PURCHASE_{service.upper()}_METRICS_PORT", DEFAULT_METRICS_PORTS.get(service, 0), 0, 65535
-            ),
+            metrics_port=MetricsPorts.from_env(env).of(service),
         )
 
 

@@ -11,6 +11,8 @@ from redis.retry import Retry
 from purchase_lab.config import Settings
 from purchase_lab.grpc_server import serve
 from purchase_lab.logs import configure_logging
+from purchase_lab.telemetry import setup_telemetry
+from purchase_lab.telemetry.instrument import instrument_redis
 from services.cart.server import SERVICE_NAME, register
 from services.cart.store import CartStore
 
@@ -32,12 +34,14 @@ def connect_redis(url: str) -> redis.Redis:
 
 
 def main() -> None:
-    """Serve the cart service until SIGTERM or SIGINT."""
+    """Serve the cart service until SIGTERM or SIGINT, traced and measured as the OTEL_* variables say."""
     settings = Settings.from_env()
-    configure_logging("cart", settings.log_level)
+    configure_logging("cart", settings.log_level, settings.log_format)
+    telemetry = setup_telemetry("cart")
+    instrument_redis(telemetry)
     store = CartStore(connect_redis(settings.redis_url))
     address = f"{settings.host}:{settings.ports.cart}"
-    serve("cart", address, functools.partial(register, store=store), [SERVICE_NAME])
+    serve("cart", address, functools.partial(register, store=store), [SERVICE_NAME], telemetry=telemetry)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,9 @@ from gunicorn.glogging import Logger
 from purchase_lab.config import ConfigError, Settings
 from purchase_lab.logs import configure_logging
 from purchase_lab.processes import exit_with_parent
+from purchase_lab.telemetry import JsonFormatter, TelemetrySettings, setup_telemetry
+from purchase_lab.telemetry.instrument import instrument_redis, telemetry_of
+from purchase_lab.telemetry.workers import remove_workers_directory, start_worker_metrics
 from services.gateway.app import create_app
 from services.gateway.resources import EXTENSION
 
@@ -30,12 +33,36 @@ class StderrAccessLogger(Logger):
             if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
                 handler.setStream(sys.stderr)
 
+    def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
+        """Log each request, but not the ops console's once-a-second polling (it would bury every other line)."""
+        if environ.get("HTTP_X_CONSOLE_POLL") and (resp.status_code or 500) < 400:
+            return
+        super().access(resp, req, environ, request_time)
+
+
+class JsonLinesLogger(StderrAccessLogger):
+    """The same, writing gunicorn's own lines (access log included) as JSON, like every other line."""
+
+    def setup(self, cfg: Any) -> None:
+        """Set up as StderrAccessLogger does, then format every line as JSON."""
+        super().setup(cfg)
+        for handler in (*self.error_log.handlers, *self.access_log.handlers):
+            handler.setFormatter(JsonFormatter("gateway"))
+
 
 def close_gateway(_arbiter: Any, worker: Any) -> None:
-    """gunicorn's worker_exit hook: stop the worker's email relay and close its channels."""
+    """gunicorn's worker_exit hook: stop the worker's email relay, close its channels, flush its telemetry."""
     app = getattr(worker, "wsgi", None)
-    if isinstance(app, Flask) and EXTENSION in app.extensions:
+    if not isinstance(app, Flask):
+        return
+    if EXTENSION in app.extensions:
         app.extensions[EXTENSION].close()
+    telemetry_of(app).shutdown()
+
+
+def forget_workers(arbiter: Any) -> None:
+    """gunicorn's on_exit hook: remove the list of the workers' metrics ports (see telemetry/workers.py)."""
+    remove_workers_directory(arbiter.pid)
 
 
 def gunicorn_options(settings: Settings) -> dict[str, Any]:
@@ -50,12 +77,13 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         # Several gateways run at once in tests; a shared control socket path would collide.
         "control_socket_disable": True,
         "accesslog": "-",
-        "logger_class": StderrAccessLogger,
+        "logger_class": JsonLinesLogger if settings.log_format == "json" else StderrAccessLogger,
         "errorlog": "-",
         "loglevel": settings.log_level.lower(),
         "graceful_timeout": GRACEFUL_TIMEOUT_SECONDS,
         "proc_name": "purchase-gateway",
         "worker_exit": close_gateway,
+        "on_exit": forget_workers,
     }
 
 
@@ -72,18 +100,27 @@ class GatewayServer(BaseApplication):
             self.cfg.set(name, value)
 
     def load(self) -> Flask:
-        """Build the app; gunicorn calls this in each worker after the fork."""
-        configure_logging("gateway", self.settings.log_level)
-        return create_app(self.settings)
+        """Build the app; gunicorn calls this in each worker after the fork.
+
+        Telemetry too is per worker: its exporter's threads and channel must not cross a fork. Each
+        worker's /metrics answers for every worker (see telemetry/workers.py).
+        """
+        configure_logging("gateway", self.settings.log_level, self.settings.log_format)
+        telemetry = setup_telemetry("gateway")
+        instrument_redis(telemetry)
+        workers = start_worker_metrics(telemetry)
+        return create_app(self.settings, telemetry=telemetry, metrics=workers.exposition if workers else None)
 
 
 def main() -> None:
     """Read the settings and serve until SIGTERM or SIGINT."""
     try:
         settings = Settings.from_env()
+        # Checked here, once: a bad OTEL_* value would otherwise fail every worker's boot in turn.
+        TelemetrySettings.from_env("gateway")
     except ConfigError as error:
         sys.exit(f"gateway: {error}")
-    configure_logging("gateway", settings.log_level)
+    configure_logging("gateway", settings.log_level, settings.log_format)
     exit_with_parent()
     GatewayServer(settings).run()
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import redis
 from flask import Flask
 
 from purchase_lab.config import Settings, replica
 from purchase_lab.faults import flask_hook, watch_rules
+from purchase_lab.faults.engine import FaultInjector
 from purchase_lab.faults.watcher import RuleSource
 from purchase_lab.flags import FeatureFlags
+from purchase_lab.telemetry import Telemetry
+from purchase_lab.telemetry.hooks import fault_listener, rollout_reader
+from purchase_lab.telemetry.instrument import instrument_flask
 from services.gateway import (
     admin,
     admin_console,
@@ -39,6 +45,8 @@ def create_app(
     fallbacks: FallbackPolicy = fallbacks_enabled,
     flags: FeatureFlags | None = None,
     fault_rules: RuleSource | None = None,
+    telemetry: Telemetry | None = None,
+    metrics: Callable[[], bytes] | None = None,
 ) -> Flask:
     """Build the gateway app; settings default to the environment, downstreams to channels they name.
 
@@ -46,13 +54,19 @@ def create_app(
     the live feature flags, by default the configured live file's, started on first use (see features).
     fault_rules are the live fault rules, by default followed in the control dir's faults.json: the
     gateway's own (HTTP) rules and the client-side rules of its downstream channels (docs/faults.md).
+    telemetry traces and measures the app and its calls, and serves GET /metrics (`telemetry_of(app)`
+    gives it to views); without it, nothing is measured. metrics gives the body of /metrics: by
+    default this process's metrics.
     """
     settings = settings or Settings.from_env()
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False
+    if telemetry is not None:
+        # First, so that its request span is open before any other hook runs: an injected fault shows on it.
+        instrument_flask(app, telemetry, metrics)
     fault_rules = fault_rules if fault_rules is not None else watch_rules()
-    downstreams = downstreams or Downstreams.from_settings(settings, fault_rules)
+    downstreams = downstreams or Downstreams.from_settings(settings, fault_rules, telemetry)
     # Connections open on first use, so building the client never waits for Redis.
     email_queue = EmailQueue(
         redis.Redis.from_url(
@@ -68,7 +82,7 @@ def create_app(
     ).init_app(app)
     features.init_app(app, flags)
     admin_flags.init_app(app)
-    flask_hook.init_app(app, replica=replica(), source=fault_rules)
+    observe_control_plane(app, telemetry, flask_hook.init_app(app, replica=replica(), source=fault_rules))
     admin_faults.init_app(app)
     admin_console.init_app(app, settings)
     console.init_app(app)
@@ -76,3 +90,10 @@ def create_app(
     for blueprint in (shop.bp, checkout_api.bp, features.bp, health.bp, openapi.bp, admin.bp):
         app.register_blueprint(blueprint)
     return app
+
+
+def observe_control_plane(app: Flask, telemetry: Telemetry | None, faults: FaultInjector) -> None:
+    """Count the faults injected into the gateway's requests, and report each flag's ramp."""
+    if telemetry is not None and telemetry.enabled:
+        faults.listeners.append(fault_listener(telemetry.metrics))
+        telemetry.metrics.observe_rollouts(rollout_reader(features.live_flags_of(app).path))

@@ -6,9 +6,14 @@ Each step says what kind of dependency it calls, exactly as the table in ARCHITE
 |------|------------------------|--------------------------------------------------|----------------------------------|
 | 1    | cart.GetCart           | HARD                                             | HARD                             |
 | 2    | pricing.GetAdjustment  | SOFT: $0 if not eligible, else 503 "try again"   | HARD                             |
-| 3    | cart.UpdateCart        | HARD                                             | HARD                             |
+| 3    | cart.UpdateCart        | HARD (only when the discount changes the cart)   | HARD                             |
 | 4    | cart.PlaceOrder        | HARD (idempotent on the key)                     | HARD                             |
 | 5    | email.Send...          | SOFT, ignored: queued for later                  | HARD: the order is cancelled     |
+
+All the calls of one checkout share a time budget: each waits at most min(its deadline, what is
+left). The soft calls pass their dependency's circuit breaker; an open breaker is a failure known
+at once, and it means what the table says a failure means, in both columns. The breaker changes how
+long a failure takes, never what it does.
 """
 
 from __future__ import annotations
@@ -18,21 +23,35 @@ from dataclasses import dataclass, field
 
 import grpc
 from purchase.cart.v1 import cart_pb2
-from purchase.email.v1 import email_pb2
 from purchase.pricing.v1 import pricing_pb2
 
 from purchase_lab.money import CURRENCY, money
-from services.gateway.downstreams import Downstreams
-from services.gateway.email_queue import EmailQueue, EmailQueueError, OutgoingEmail
+from purchase_lab.telemetry import PurchaseMetrics, spans
+from purchase_lab.telemetry.metrics import DependencyCall
+from services.gateway.downstreams import NO_METRICS, Budget, BudgetSpent, Downstreams, ShortCircuited, failure_reason
+from services.gateway.email_queue import EmailQueue, EmailQueueError, OutgoingEmail, order_emails
 from services.gateway.errors import CONTRACT_ERRORS, Conflict, DependencyError, Unavailable
 from services.gateway.inputs import User
 
 log = logging.getLogger(__name__)
 
+# The step of the table each call is, for the messages that name where a checkout stopped.
+STEPS = {
+    "GetCart": 1,
+    "GetAdjustment": 2,
+    "UpdateCart": 3,
+    "PlaceOrder": 4,
+    "SendOrderConfirmation": 5,
+    "SendDiscountEmail": 5,
+}
+
 
 @dataclass(frozen=True)
 class Degradation:
-    """A dependency that failed during a checkout and the fallback that ran instead."""
+    """A dependency that failed during a checkout, the fallback that ran instead, and why it failed.
+
+    error is the gRPC status, or BREAKER_OPEN (the call was not made) or BUDGET_EXHAUSTED.
+    """
 
     dependency: str
     fallback: str
@@ -54,25 +73,59 @@ class CartChanged(Exception):
 
 
 class Checkout:
-    """One checkout of one user's cart under one Idempotency-Key."""
+    """One checkout of one user's cart under one Idempotency-Key, within one time budget."""
 
     def __init__(
-        self, downstreams: Downstreams, email_queue: EmailQueue, user: User, idempotency_key: str, fallbacks: bool
+        self,
+        downstreams: Downstreams,
+        email_queue: EmailQueue,
+        user: User,
+        idempotency_key: str,
+        *,
+        fallbacks: bool,
+        budget: Budget,
+        metrics: PurchaseMetrics = NO_METRICS,
     ) -> None:
         self.services = downstreams
         self.email_queue = email_queue
         self.user = user
         self.idempotency_key = idempotency_key
         self.fallbacks = fallbacks
+        self.budget = budget
+        self.metrics = metrics
         self.degraded: list[Degradation] = []
+        # What the loyalty discount's funnel needs: a returning customer's cart, and pricing answering for it.
+        self.returning_customer = False
+        self.priced = False
 
     def run(self) -> CheckoutResult:
         """Place the order (or replay the one this key placed) and send its emails."""
+        try:
+            return self.place()
+        except BudgetSpent as spent:
+            raise Unavailable(
+                spent.dependency,
+                f"the checkout ran out of its {spent.budget_ms} ms time budget at step {STEPS[spent.method]} "
+                f"({spent.dependency}.{spent.method}); please try again with the same Idempotency-Key, "
+                "which never places a second order",
+                code="checkout_timeout",
+            ) from spent
+        except ShortCircuited as refused:
+            # Only a hard call gets here: pricing with the fallbacks off.
+            raise Unavailable(
+                refused.dependency,
+                f"{refused.dependency} has been failing, so its circuit breaker is open: the checkout did not "
+                f"call it and nothing was ordered; please try again in {max(1, round(refused.retry_in))} s",
+            ) from refused
+
+    def place(self) -> CheckoutResult:
+        """Steps 1 to 5, started again once if another checkout changes the cart meanwhile."""
         # A concurrent checkout may empty the cart under us; starting again then finds the cart
         # empty and replays the order, when that checkout used the same key.
         for _attempt in range(2):
             self.degraded = []
             cart = self.get_cart()
+            self.returning_customer = bool(cart.lines) and cart.previous_orders > 0
             try:
                 if cart.lines:
                     self.apply_adjustment(cart, self.get_adjustment(cart))
@@ -93,7 +146,8 @@ class Checkout:
 
     def get_cart(self) -> cart_pb2.Cart:
         """Step 1, HARD: without the cart there is nothing to order."""
-        return self.services.cart.call("GetCart", cart_pb2.GetCartRequest(user_id=self.user.user_id)).cart
+        request = cart_pb2.GetCartRequest(user_id=self.user.user_id)
+        return self.services.cart.call("GetCart", request, budget=self.budget).cart
 
     def get_adjustment(self, cart: cart_pb2.Cart) -> pricing_pb2.GetAdjustmentResponse:
         """Step 2: the discount. HARD with fallbacks off; SOFT with a fallback when they are on."""
@@ -106,18 +160,24 @@ class Checkout:
         )
         if not self.fallbacks:
             # HARD: any failure fails the checkout, and no order is placed.
-            return self.services.pricing.call("GetAdjustment", request)
-        try:
-            return self.services.pricing.call("GetAdjustment", request)
-        except DependencyError as error:
-            if cart.discount_eligible:
-                # Charging full price to someone owed a discount is worse than asking them to retry.
-                raise Unavailable(
-                    "pricing", "pricing is unavailable and you are eligible for a discount; please try again"
-                ) from error
-            log.warning("checkout for %s continues without a discount: %s", self.user.user_id, error)
-            self.degraded.append(Degradation("pricing", "no_adjustment", error.status.name))
-            return pricing_pb2.GetAdjustmentResponse(amount=money(0, cart.subtotal.currency or CURRENCY))
+            adjustment = self.services.pricing.call("GetAdjustment", request, budget=self.budget)
+            self.priced = True
+            return adjustment
+        with self.metrics.dependency_call("pricing", "GetAdjustment") as recorded:
+            try:
+                adjustment = self.services.pricing.call("GetAdjustment", request, budget=self.budget)
+            except DependencyError as error:
+                if cart.discount_eligible:
+                    # Charging full price to someone owed a discount is worse than asking them to retry.
+                    raise Unavailable(
+                        "pricing", "pricing is unavailable and you are eligible for a discount; please try again"
+                    ) from error
+                # SOFT with a fallback: someone owed no discount would have got $0 anyway.
+                log.warning("checkout for %s continues without a discount: %s", self.user.user_id, error)
+                self.degrade("pricing", "no_adjustment", error, recorded)
+                return pricing_pb2.GetAdjustmentResponse(amount=money(0, cart.subtotal.currency or CURRENCY))
+        self.priced = True
+        return adjustment
 
     def apply_adjustment(self, cart: cart_pb2.Cart, adjustment: pricing_pb2.GetAdjustmentResponse) -> None:
         """Step 3, HARD: record the discount on the cart.
@@ -134,6 +194,7 @@ class Checkout:
         self.services.cart.call(
             "UpdateCart",
             request,
+            budget=self.budget,
             contract_errors={
                 grpc.StatusCode.INVALID_ARGUMENT: cart_changed,
                 grpc.StatusCode.FAILED_PRECONDITION: cart_changed,
@@ -152,84 +213,88 @@ class Checkout:
             )
         )
         return self.services.cart.call(
-            "PlaceOrder", request, contract_errors={grpc.StatusCode.FAILED_PRECONDITION: cart_empty}
+            "PlaceOrder",
+            request,
+            budget=self.budget,
+            contract_errors={grpc.StatusCode.FAILED_PRECONDITION: cart_empty},
         )
 
     def send_emails(self, order: cart_pb2.Order) -> str:
         """Step 5: the confirmation (and discount) emails; return "sent", "queued" or "not_sent"."""
-        emails = order_emails(order, self.user)
+        emails = order_emails(order, self.user.email)
         if not self.fallbacks:
             return self.send_or_cancel(order, emails)
         for index, email in enumerate(emails):
-            try:
-                email.send(self.services.email)
-            except DependencyError as error:
-                # SOFT, ignored: the order stands; what the email service did not take is queued.
-                log.warning("order %s: email failed: %s", order.order_id, error)
-                return self.queue(emails[index:], error)
+            with self.metrics.dependency_call("email", email.method) as recorded:
+                try:
+                    email.send(self.services.email, self.budget)
+                except DependencyError as error:
+                    # SOFT, ignored: the order stands; what the email service did not take is queued.
+                    log.warning("order %s: email failed: %s", order.order_id, error)
+                    return self.queue(emails[index:], error, recorded)
         return "sent"
 
-    def queue(self, emails: list[OutgoingEmail], error: DependencyError) -> str:
+    def queue(self, emails: list[OutgoingEmail], error: DependencyError, recorded: DependencyCall) -> str:
         """Queue emails for the relay; the order stands unsent when email refused them or Redis is down."""
         if error.status in CONTRACT_ERRORS:
             # The email service refused the email itself; sending it again later would not help.
-            self.degraded.append(Degradation("email", "none", error.status.name))
+            self.degrade("email", "none", error)
             return "not_sent"
         try:
             for email in emails:
                 self.email_queue.put(email)
         except EmailQueueError as queue_error:
             log.error("emails of this checkout were neither sent nor queued: %s", queue_error)
-            self.degraded.append(Degradation("email", "none", error.status.name))
+            self.degrade("email", "none", error)
             return "not_sent"
-        self.degraded.append(Degradation("email", "queued", error.status.name))
+        self.degrade("email", "queued", error, recorded)
         return "queued"
 
     def send_or_cancel(self, order: cart_pb2.Order, emails: list[OutgoingEmail]) -> str:
         """Step 5 with fallbacks off, HARD: the original app cancels the order when email fails."""
         try:
             for email in emails:
-                email.send(self.services.email)
+                email.send(self.services.email, self.budget)
         except DependencyError as error:
-            reason = f"the confirmation email could not be sent (email: {error.status.name})"
-            request = cart_pb2.CancelOrderRequest(user_id=self.user.user_id, order_id=order.order_id, reason=reason)
-            self.services.cart.call("CancelOrder", request)
-            raise Unavailable(
-                "email",
-                f"{reason}, so order {order.order_id} was cancelled and its items are back in your cart; "
-                "please check out again with a new Idempotency-Key",
-                code="order_cancelled",
-                order_id=order.order_id,
-                order_status="cancelled",
-            ) from error
+            reason = f"the confirmation email could not be sent (email: {failure_reason(error)})"
+            raise self.cancel(order, reason) from error
         return "sent"
 
+    def cancel(self, order: cart_pb2.Order, reason: str) -> Unavailable:
+        """Cancel the order after its email failed; return the error to answer, saying whether it worked.
 
-def order_emails(order: cart_pb2.Order, user: User) -> list[OutgoingEmail]:
-    """The emails an order sends: its confirmation, and a discount email when it has a discount."""
-    emails = [
-        OutgoingEmail(
-            "order_confirmation",
-            email_pb2.SendOrderConfirmationRequest(
-                to=user.email,
-                user_id=user.user_id,
+        The cancellation is not bounded by the budget: an order the user is told failed must not stand.
+        """
+        request = cart_pb2.CancelOrderRequest(user_id=self.user.user_id, order_id=order.order_id, reason=reason)
+        try:
+            self.services.cart.call("CancelOrder", request)
+        except DependencyError as error:
+            log.error("order %s stands: cancelling it failed: %s", order.order_id, error)
+            return Unavailable(
+                "email",
+                f"{reason}, and cancelling order {order.order_id} failed too (cart: {failure_reason(error)}), "
+                "so the order stands without its email; please try again with the same Idempotency-Key",
                 order_id=order.order_id,
-                total=order.total,
-                item_count=sum(line.quantity for line in order.lines),
-            ),
-        )
-    ]
-    if order.adjustment.minor_units > 0:
-        emails.append(
-            OutgoingEmail(
-                "discount",
-                email_pb2.SendDiscountEmailRequest(
-                    to=user.email,
-                    user_id=user.user_id,
-                    order_id=order.order_id,
-                    amount=order.adjustment,
-                    reason=order.adjustment_reason,
-                ),
+                order_status="placed",
             )
+        return Unavailable(
+            "email",
+            f"{reason}, so order {order.order_id} was cancelled and its items are back in your cart; "
+            "please check out again with a new Idempotency-Key",
+            code="order_cancelled",
+            order_id=order.order_id,
+            order_status="cancelled",
         )
-    return emails
+
+    def degrade(
+        self, dependency: str, fallback: str, error: DependencyError, recorded: DependencyCall | None = None
+    ) -> None:
+        """Note that the checkout goes on without a dependency: in the response, on the span, in the metrics.
+
+        recorded, the call being measured, is counted as a fallback, unless its breaker refused it.
+        """
+        degradation = Degradation(dependency, fallback, failure_reason(error))
+        self.degraded.append(degradation)
+        spans.record_degradation(dependency, fallback, degradation.error)
+        if recorded is not None and not isinstance(error, ShortCircuited):
+            recorded.fallback()

@@ -22,9 +22,10 @@ from dataclasses import dataclass
 import redis
 from google.protobuf import json_format
 from google.protobuf.message import Message
+from purchase.cart.v1 import cart_pb2
 from purchase.email.v1 import email_pb2
 
-from services.gateway.downstreams import Dependency
+from services.gateway.downstreams import Budget, Dependency
 from services.gateway.errors import CONTRACT_ERRORS, DependencyError
 
 log = logging.getLogger(__name__)
@@ -57,10 +58,14 @@ class OutgoingEmail:
     kind: str
     request: Message
 
-    def send(self, email: Dependency) -> None:
-        """Ask the email service to send it; DependencyError when it does not."""
-        method, _ = EMAIL_KINDS[self.kind]
-        email.call(method, self.request)
+    @property
+    def method(self) -> str:
+        """The EmailService method that sends it."""
+        return EMAIL_KINDS[self.kind][0]
+
+    def send(self, email: Dependency, budget: Budget | None = None) -> None:
+        """Ask the email service to send it, within budget when given; DependencyError when it does not."""
+        email.call(self.method, self.request, budget=budget)
 
     def to_fields(self) -> dict[str, str]:
         """The stream entry: the kind, and the request as JSON that a person can read in redis-cli."""
@@ -72,6 +77,36 @@ class OutgoingEmail:
         kind = fields[b"kind"].decode()
         _, message_type = EMAIL_KINDS[kind]
         return cls(kind, json_format.Parse(fields[b"request"], message_type()))
+
+
+def order_emails(order: cart_pb2.Order, to: str) -> list[OutgoingEmail]:
+    """The emails an order sends to address to: its confirmation, and a discount email when it has a discount."""
+    emails = [
+        OutgoingEmail(
+            "order_confirmation",
+            email_pb2.SendOrderConfirmationRequest(
+                to=to,
+                user_id=order.user_id,
+                order_id=order.order_id,
+                total=order.total,
+                item_count=sum(line.quantity for line in order.lines),
+            ),
+        )
+    ]
+    if order.adjustment.minor_units > 0:
+        emails.append(
+            OutgoingEmail(
+                "discount",
+                email_pb2.SendDiscountEmailRequest(
+                    to=to,
+                    user_id=order.user_id,
+                    order_id=order.order_id,
+                    amount=order.adjustment,
+                    reason=order.adjustment_reason,
+                ),
+            )
+        )
+    return emails
 
 
 Entry = tuple[bytes, dict[bytes, bytes] | None]

@@ -8,11 +8,15 @@ flag (a test's) never watches a file.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 from flask import Blueprint, Flask, current_app
+from openfeature.hook import Hook
 
 from purchase_lab.flags import FeatureFlags, FlagSettings
+from purchase_lab.telemetry.hooks import flag_hooks
+from purchase_lab.telemetry.instrument import telemetry_of
 from services.gateway import inputs
 
 EXTENSION = "purchase_flags"
@@ -21,30 +25,48 @@ bp = Blueprint("features", __name__, url_prefix="/api/v1")
 
 
 class LiveFlags:
-    """One app's flags: the live file it evaluates, and its FeatureFlags, started on first use."""
+    """One app's flags: the live file it evaluates, and its FeatureFlags, started on first use.
 
-    def __init__(self, path: Path, flags: FeatureFlags | None = None) -> None:
+    hooks (telemetry's) are added to the FeatureFlags' OpenFeature client, so every evaluation runs them.
+    """
+
+    def __init__(self, path: Path, flags: FeatureFlags | None = None, hooks: Sequence[Hook] = ()) -> None:
         self.path = path
         self._flags = flags
+        self._hooks = list(hooks)
         self._lock = threading.Lock()
+        if flags is not None and self._hooks:
+            flags.client.add_hooks(self._hooks)
 
     def get(self) -> FeatureFlags:
         """The running FeatureFlags, started now (seeding the live file) when this is the first use."""
         with self._lock:
             if self._flags is None:
                 self._flags = FeatureFlags.start(self.path)
+                if self._hooks:
+                    self._flags.client.add_hooks(self._hooks)
             return self._flags
 
 
 def init_app(app: Flask, flags: FeatureFlags | None = None) -> None:
-    """Give app its flags: the given FeatureFlags, or one on the configured live file, started on first use."""
+    """Give app its flags: the given FeatureFlags, or one on the configured live file, started on first use.
+
+    With the app's telemetry on, each evaluation is counted by variant and recorded on the request's span.
+    """
     path = flags.path if flags is not None else FlagSettings.from_env().live_path
-    app.extensions[EXTENSION] = LiveFlags(path, flags)
+    telemetry = telemetry_of(app)
+    hooks = flag_hooks(telemetry.metrics) if telemetry.enabled else []
+    app.extensions[EXTENSION] = LiveFlags(path, flags, hooks)
+
+
+def live_flags_of(app: Flask) -> LiveFlags:
+    """The flags of app."""
+    return app.extensions[EXTENSION]
 
 
 def live_flags() -> LiveFlags:
     """The flags of the app serving the current request."""
-    return current_app.extensions[EXTENSION]
+    return live_flags_of(current_app)
 
 
 def flags() -> FeatureFlags:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app
 
+from purchase_lab.breaker import CircuitBreaker
 from purchase_lab.config import Settings
 from services.gateway.downstreams import Downstreams
 from services.gateway.email_queue import EmailQueue, EmailRelay
@@ -26,6 +27,11 @@ class Gateway:
     email_queue: EmailQueue
     relay: EmailRelay
     fallbacks: FallbackPolicy
+
+    @property
+    def breakers(self) -> dict[str, CircuitBreaker]:
+        """This worker's circuit breaker of each soft dependency, by dependency."""
+        return self.downstreams.breakers
 
     def init_app(self, app: Flask) -> None:
         """Attach to app and start relaying queued emails."""

@@ -15,7 +15,7 @@ import psutil
 import pytest
 
 from purchase_lab.health import wait_until
-from purchase_lab.topology import SERVICES
+from purchase_lab.topology import GRPC_SERVICES, SERVICES
 from tests.conftest import free_base_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,6 +35,11 @@ class RunningLab:
         self.env = {
             **os.environ,
             **{f"PURCHASE_{name.upper()}_PORT": str(port) for name, port in self.ports.items()},
+            # Metrics ports too: the defaults would collide with a lab a developer has running.
+            **{
+                f"PURCHASE_{name.upper()}_METRICS_PORT": str(free_base_port(self.replicas.get(name, 1)))
+                for name in GRPC_SERVICES
+            },
             "PURCHASE_RUN_DIR": str(self.run_dir),
             # Where `purchase up` keeps live flags and faults by default; set, since the test session sets its own.
             "PURCHASE_CONTROL_DIR": str(self.run_dir / "control"),

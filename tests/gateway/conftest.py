@@ -19,6 +19,7 @@ from werkzeug.test import TestResponse
 
 from purchase_lab.config import Settings
 from purchase_lab.grpc_server import create_server
+from purchase_lab.telemetry import Telemetry
 from services.gateway.app import create_app
 from services.gateway.downstreams import CART_SERVICE, EMAIL_SERVICE, PRICING_SERVICE
 from services.gateway.resources import EXTENSION, Gateway
@@ -91,12 +92,12 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def make_app(fakes: Fakes, redis_url: str) -> Iterator[Callable[..., Flask]]:
-    """Build gateway apps wired to the fakes; each is closed (relay stopped) after the test."""
+    """Build gateway apps wired to the fakes (measured by telemetry when given); each is closed after the test."""
     with redis.Redis.from_url(redis_url) as client:
         client.flushdb()
     apps: list[Flask] = []
 
-    def make(fallbacks: bool = True, **env: str) -> Flask:
+    def make(fallbacks: bool = True, telemetry: Telemetry | None = None, **env: str) -> Flask:
         settings = Settings.from_env(
             {
                 "PURCHASE_CART_TARGET": fakes.targets["cart"],
@@ -106,7 +107,7 @@ def make_app(fakes: Fakes, redis_url: str) -> Iterator[Callable[..., Flask]]:
                 **env,
             }
         )
-        app = create_app(settings, fallbacks=lambda _user: fallbacks)
+        app = create_app(settings, fallbacks=lambda _user: fallbacks, telemetry=telemetry)
         app.config["TESTING"] = True
         apps.append(app)
         return app

@@ -56,7 +56,8 @@ class FakeCart(cart_pb2_grpc.CartServiceServicer):
     def view(self, user_id: str) -> cart_pb2.Cart:
         """The user's cart as GetCart answers it."""
         state = self._cart(user_id)
-        first_order = not any(o.status == cart_pb2.ORDER_STATUS_PLACED for o in self.orders.get(user_id, []))
+        previous_orders = sum(o.status == cart_pb2.ORDER_STATUS_PLACED for o in self.orders.get(user_id, []))
+        first_order = previous_orders == 0
         return cart_pb2.Cart(
             user_id=user_id,
             lines=line_messages(state.lines),
@@ -67,6 +68,7 @@ class FakeCart(cart_pb2_grpc.CartServiceServicer):
             total=money(max(0, state.subtotal - state.adjustment)),
             first_order=first_order,
             discount_eligible=first_order or bool(state.promo_code),
+            previous_orders=previous_orders,
         )
 
     @faulty
