@@ -48,7 +48,9 @@ _ALL = (
             "Pricing calls end in DEADLINE_EXCEEDED after 500 ms, not 2 s: the deadline caps what a slow "
             "dependency costs. With fallbacks on, a user who is not eligible for a discount checks out about "
             "half a second slower with a $0 adjustment and pricing in degraded; an eligible user (first "
-            "order or promo code) gets 503 'please try again'. Other pages that need pricing fail after 500 ms."
+            "order or promo code) gets 503 'please try again'. After 5 slow checkouts the pricing circuit "
+            "breaker opens: checkouts are fast again (pricing is skipped; degraded says BREAKER_OPEN), and every "
+            "5 s one checkout tries pricing again. Other pages that need pricing fail after 500 ms."
         ),
         rules=({"service": "pricing", "latency_ms": 2000, "jitter_ms": 500},),
     ),

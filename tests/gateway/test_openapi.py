@@ -38,7 +38,8 @@ def test_every_route_is_documented_and_every_documented_route_is_served(app: Fla
     documented = {(path, method) for path, operations in document["paths"].items() for method in operations}
 
     assert document["openapi"].startswith("3.0")
-    assert documented == served_operations(app)
+    # /metrics is served only when the app has telemetry (always in the real gateway; see test_telemetry).
+    assert documented == served_operations(app) | {("/metrics", "get")}
 
 
 def test_every_reference_in_the_document_resolves(client: FlaskClient) -> None:
@@ -54,7 +55,15 @@ def test_every_reference_in_the_document_resolves(client: FlaskClient) -> None:
 def test_every_documented_header_and_path_parameter_is_described(client: FlaskClient) -> None:
     parameters = client.get("/openapi.json").get_json()["components"]["parameters"]
 
-    assert {p["name"] for p in parameters.values()} == {"X-User-Id", "X-User-Email", "Idempotency-Key", "sku"}
+    assert {p["name"] for p in parameters.values()} == {
+        "X-User-Id",
+        "X-User-Email",
+        "X-App-Version",
+        "Idempotency-Key",
+        "sku",
+        "key",
+    }
+    assert all(p["schema"] and p["in"] in {"header", "path"} for p in parameters.values())
 
 
 def test_healthz_answers_ok_without_asking_any_dependency(client: FlaskClient, fakes) -> None:
@@ -62,4 +71,7 @@ def test_healthz_answers_ok_without_asking_any_dependency(client: FlaskClient, f
 
     reply = client.get("/healthz")
 
-    assert (reply.status_code, reply.get_json()) == (200, {"status": "ok", "service": "gateway"})
+    body = reply.get_json()
+    assert (reply.status_code, body["status"], body["service"]) == (200, "ok", "gateway")
+    assert body["breakers"]["pricing"]["state"] == "closed"
+    assert set(body["breakers"]) == {"pricing", "email"}
