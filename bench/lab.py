@@ -6,8 +6,6 @@ process, so several labs (telemetry on, unsampled, off) can run side by side wit
 
 from __future__ import annotations
 
-import random
-import socket
 import time
 import uuid
 from collections.abc import Mapping
@@ -17,28 +15,12 @@ from typing import TextIO
 import psutil
 
 from purchase_lab.config import Ports, Settings
+from purchase_lab.ports import free_port
 from purchase_lab.processes import ManagedProcess
 from purchase_lab.topology import GRPC_SERVICES, SERVICES, lab_processes
 
 # Below the ephemeral range (32768 and up), so a port we pick never collides with an outgoing connection.
-PORT_RANGE = (20000, 32000)
 HEALTH_TIMEOUT_S = 30.0
-_taken: set[int] = set()
-
-
-def free_port() -> int:
-    """A loopback port below 32768 that nothing listens on, never handed out twice by this process."""
-    while True:
-        port = random.randint(*PORT_RANGE)
-        if port in _taken:
-            continue
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        _taken.add(port)
-        return port
 
 
 class LabStartError(RuntimeError):

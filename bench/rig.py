@@ -12,8 +12,9 @@ from typing import TextIO
 
 import redis
 
-from bench.lab import HEALTH_TIMEOUT_S, LabStartError, free_port
+from bench.lab import HEALTH_TIMEOUT_S, LabStartError
 from purchase_lab.health import grpc_serving, http_ok
+from purchase_lab.ports import free_port
 from purchase_lab.processes import ManagedProcess, ProcessSpec
 from purchase_lab.redis_server import redis_command
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import random
-import socket
 import threading
 import time
 import uuid
@@ -17,41 +15,9 @@ import pytest
 
 from purchase_lab.config import Ports, Settings
 from purchase_lab.flags import FeatureFlags, UserContext, seed_live_file, set_flag
+from purchase_lab.ports import free_base_port
 from purchase_lab.processes import ManagedProcess
-from purchase_lab.topology import GRPC_SERVICES, REPLICA_PORT_STEP, SERVICES, lab_processes, replica_port
-
-_used_ports: set[int] = set()
-
-
-def free_port() -> int:
-    """Return a port below the ephemeral range (32768) that nothing listens on, never the same twice."""
-    while True:
-        port = random.randint(20000, 32000)
-        if port in _used_ports:
-            continue
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        _used_ports.add(port)
-        return port
-
-
-def free_base_port(count: int) -> int:
-    """A free port whose replica ports (REPLICA_PORT_STEP apart, `count` in all) are free too."""
-    while True:
-        base = free_port()
-        if base + REPLICA_PORT_STEP * count >= 32768:
-            continue
-        try:
-            for replica in range(2, count + 1):
-                with socket.socket() as probe:
-                    probe.bind(("127.0.0.1", replica_port(base, replica)))
-        except OSError:
-            continue
-        _used_ports.update(replica_port(base, replica) for replica in range(2, count + 1))
-        return base
+from purchase_lab.topology import GRPC_SERVICES, SERVICES, lab_processes
 
 
 class Lab:

@@ -15,8 +15,8 @@ import psutil
 import pytest
 
 from purchase_lab.health import wait_until
+from purchase_lab.ports import free_base_port
 from purchase_lab.topology import GRPC_SERVICES, SERVICES
-from tests.conftest import free_base_port
 
 ROOT = Path(__file__).resolve().parents[2]
 _SCRIPT = Path(sys.executable).parent / "purchase"

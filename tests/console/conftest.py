@@ -20,10 +20,11 @@ from purchase_lab.faults import FaultStore
 from purchase_lab.faults.watcher import StaticRules
 from purchase_lab.flags import FeatureFlags
 from purchase_lab.grpc_server import create_server
+from purchase_lab.ports import free_port
 from services.gateway.app import create_app
 from services.gateway.downstreams import CART_SERVICE, EMAIL_SERVICE, PRICING_SERVICE
 from services.gateway.resources import EXTENSION
-from tests.conftest import Lab, free_port
+from tests.conftest import Lab
 from tests.gateway.fake_cart import FakeCart
 from tests.gateway.fakes import FakeEmail, FakePricing
 

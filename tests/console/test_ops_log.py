@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from purchase_lab.ports import free_port
 from services.gateway.ops_log import BREAKER_FRESH_S, KEEP_S, MAX_CHECKOUTS, OpsLog, second_key, worker_id
-from tests.conftest import free_port
 
 pytestmark = pytest.mark.functional
 

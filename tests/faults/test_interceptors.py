@@ -17,7 +17,7 @@ from purchase_lab.faults import FaultClientInterceptor, FaultServerInterceptor, 
 from purchase_lab.faults.extract import USER_METADATA_KEY
 from purchase_lab.faults.rules import Rule, new_rule
 from purchase_lab.grpc_server import create_server
-from tests.conftest import free_port
+from purchase_lab.ports import free_port
 
 pytestmark = pytest.mark.integration
 

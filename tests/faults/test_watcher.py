@@ -92,13 +92,14 @@ def test_a_rule_drops_out_when_it_expires_without_any_write(store: FaultStore) -
 
 
 def test_stop_ends_the_thread(store: FaultStore) -> None:
-    def watching() -> list[threading.Thread]:
-        return [thread for thread in threading.enumerate() if thread.name == "fault-rule-watcher"]
-
+    before = set(threading.enumerate())  # other tests' apps may still have watchers of their own
     watcher = RuleWatcher(store.path).start()
-    assert watching()
+    started = [thread for thread in set(threading.enumerate()) - before if thread.name == "fault-rule-watcher"]
+    assert len(started) == 1
+
     watcher.stop()
-    assert watching() == []
+
+    assert not started[0].is_alive()
 
 
 FORKED_CHILD = """

@@ -19,11 +19,12 @@ from werkzeug.test import TestResponse
 
 from purchase_lab.config import Settings
 from purchase_lab.grpc_server import create_server
+from purchase_lab.ports import free_port
 from purchase_lab.telemetry import Telemetry
 from services.gateway.app import create_app
 from services.gateway.downstreams import CART_SERVICE, EMAIL_SERVICE, PRICING_SERVICE
 from services.gateway.resources import EXTENSION, Gateway
-from tests.conftest import Lab, free_port
+from tests.conftest import Lab
 from tests.gateway.fake_cart import FakeCart
 from tests.gateway.fakes import FakeEmail, FakePricing
 

@@ -25,8 +25,9 @@ from purchase_lab.faults import SCENARIOS, FaultStore
 from purchase_lab.flags import CHECKOUT_FALLBACKS, LIVE_FILE_NAME, set_flag
 from purchase_lab.health import http_ok, wait_until
 from purchase_lab.lab_reset import reset_lab
+from purchase_lab.ports import free_port
 from purchase_lab.topology import SERVICES
-from tests.conftest import Lab, free_port
+from tests.conftest import Lab
 from tests.integration.test_shop import Reply, Shopper
 
 pytestmark = pytest.mark.integration

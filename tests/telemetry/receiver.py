@@ -19,7 +19,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_serv
 from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
-from tests.conftest import free_port
+from purchase_lab.ports import free_port
 
 # Milliseconds a process holds finished spans before it sends them: short, so a test waits little.
 BATCH_DELAY_MS = 50

@@ -16,10 +16,10 @@ from purchase.pricing.v1 import pricing_pb2, pricing_pb2_grpc
 from purchase_lab.faults import FaultServerInterceptor, StaticRules
 from purchase_lab.flags import CHECKOUT_FALLBACKS, FeatureFlags, UserContext
 from purchase_lab.grpc_server import create_server
+from purchase_lab.ports import free_port
 from purchase_lab.telemetry import Telemetry, spans
 from purchase_lab.telemetry.hooks import fault_listener
 from purchase_lab.telemetry.instrument import grpc_server_interceptors, instrument_channel, instrument_flask
-from tests.conftest import free_port
 
 PRICING_SERVICE = pricing_pb2.DESCRIPTOR.services_by_name["PricingService"].full_name
 GET_ADJUSTMENT = f"/{PRICING_SERVICE}/GetAdjustment"

@@ -16,10 +16,10 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from purchase.pricing.v1 import pricing_pb2
 
+from purchase_lab.ports import free_port
 from purchase_lab.telemetry import MetricsEndpointError, Telemetry, setup_telemetry
 from purchase_lab.telemetry.instrument import instrument_flask
 from purchase_lab.telemetry.workers import WorkerMetrics, start_worker_metrics, workers_directory
-from tests.conftest import free_port
 from tests.telemetry.conftest import Recorded
 from tests.telemetry.shop import start_pricing
 from tests.telemetry.test_metrics import FakeRedis
