@@ -27,12 +27,11 @@ def evaluator(flags_path: Path) -> Iterator[FeatureFlags]:
 
 
 @pytest.fixture(scope="session")
-def flagd_schema(in_ci: bool) -> Draft7Validator:
+def flagd_schema() -> Draft7Validator:
     """A validator for the flagd v0 flag-definition schema, resolved offline from ../shared/reference."""
     if not (SCHEMA_DIR / "flags.json").exists():
-        if in_ci:
-            pytest.fail(f"the flagd schema is missing from {SCHEMA_DIR}; CI must provide it")
-        pytest.skip(f"the flagd schema is not in {SCHEMA_DIR} (it is checked out next to the repo in CI)")
+        # A student's clone has no ../shared; the schema check runs where it is (our CI).
+        pytest.skip(f"the flagd schema is not in {SCHEMA_DIR}: it lies next to the repo only in the lab's own CI")
     flags = json.loads((SCHEMA_DIR / "flags.json").read_text(encoding="utf-8"))
     targeting = json.loads((SCHEMA_DIR / "targeting.json").read_text(encoding="utf-8"))
     registry = Registry().with_resources(
