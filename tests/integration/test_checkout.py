@@ -20,11 +20,11 @@ from purchase.email.v1 import email_pb2
 
 from purchase_lab.flags import CHECKOUT_FALLBACKS, LIVE_FILE_NAME, set_flag
 from purchase_lab.health import wait_until
-from purchase_lab.lab_reset import reset_lab
 from services.gateway.email_queue import STREAM
 from tests.conftest import FlagVariant, Lab
 from tests.gateway.test_checkout_table import ELIGIBLE, OFF, ON, TABLE
-from tests.integration.faults_lab import add, clear, settle
+from tests.integration.conftest import restore
+from tests.integration.faults_lab import add, clear
 from tests.integration.test_shop import Reply, Shopper, call
 
 pytestmark = pytest.mark.integration
@@ -51,21 +51,11 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         system.stop()
 
 
-@pytest.fixture
-def flags_path(lab: Lab) -> Path:
-    """The live flags file of the running lab, so that flag_variants switches the checkout's column."""
-    return Path(lab.env["PURCHASE_CONTROL_DIR"]) / LIVE_FILE_NAME
-
-
 @pytest.fixture(autouse=True)
 def lab_as_committed(lab: Lab, flags_path: Path) -> Iterator[None]:
     """Every test leaves the lab with its flags as committed, no fault rules, and every process running."""
     yield
-    reset_lab(flags_path.parent)
-    settle(lab)
-    stopped = [name for name, process in lab.processes.items() if not process.running]
-    if stopped:
-        lab.start(*stopped)
+    restore(lab)
 
 
 @pytest.fixture(scope="module")

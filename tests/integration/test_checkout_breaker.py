@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from purchase.email.v1 import email_pb2
 
-from purchase_lab.flags import CHECKOUT_FALLBACKS, LIVE_FILE_NAME
+from purchase_lab.flags import CHECKOUT_FALLBACKS
 from purchase_lab.health import wait_until
-from purchase_lab.lab_reset import reset_lab
 from tests.conftest import FlagVariant, Lab
-from tests.integration.faults_lab import add, clear, settle
+from tests.integration.conftest import restore
+from tests.integration.faults_lab import add, clear
 from tests.integration.test_checkout import fallbacks_served, shopper_with_cart
 from tests.integration.test_shop import Reply, Shopper, call
 
@@ -47,21 +47,11 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         system.stop()
 
 
-@pytest.fixture
-def flags_path(lab: Lab) -> Path:
-    """The live flags file of the running lab, so that flag_variants switches the checkout's column."""
-    return Path(lab.env["PURCHASE_CONTROL_DIR"]) / LIVE_FILE_NAME
-
-
 @pytest.fixture(autouse=True)
 def closed_breakers(lab: Lab, flags_path: Path) -> Iterator[None]:
     """Every test leaves the lab as committed, with no faults, and its breakers closed again."""
     yield
-    reset_lab(flags_path.parent)
-    settle(lab)
-    stopped = [name for name, process in lab.processes.items() if not process.running]
-    if stopped:
-        lab.start(*stopped)
+    restore(lab)
     wait_until(
         lambda: all(breaker(lab, name)["state"] != "open" for name in ("pricing", "email")),
         "the breakers letting a trial call through",

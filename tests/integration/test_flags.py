@@ -15,7 +15,6 @@ from purchase.pricing.v1 import pricing_pb2, pricing_pb2_grpc
 
 from purchase_lab.flags import (
     CHECKOUT_FALLBACKS,
-    LIVE_FILE_NAME,
     LOYALTY_DISCOUNT,
     UserContext,
     read_document,
@@ -42,12 +41,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         yield system.start()
     finally:
         system.stop()
-
-
-@pytest.fixture
-def flags_path(lab: Lab) -> Path:
-    """The live flags file of the running lab, so that flag_variants changes what its processes serve."""
-    return Path(lab.env["PURCHASE_CONTROL_DIR"]) / LIVE_FILE_NAME
 
 
 @pytest.fixture(autouse=True)
