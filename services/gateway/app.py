@@ -20,6 +20,7 @@ from services.gateway import (
     admin_console,
     admin_faults,
     admin_flags,
+    catalogue,
     checkout_api,
     console,
     errors,
@@ -80,6 +81,7 @@ def create_app(
         relay=EmailRelay(email_queue, settings.redis_url, downstreams.email),
         fallbacks=fallbacks,
     ).init_app(app)
+    catalogue.init_app(app, email_queue.client)
     features.init_app(app, flags)
     admin_flags.init_app(app)
     observe_control_plane(app, telemetry, flask_hook.init_app(app, replica=replica(), source=fault_rules))

@@ -10,7 +10,8 @@ from purchase.cart.v1 import cart_pb2
 from purchase.pricing.v1 import pricing_pb2
 
 from services.gateway import inputs
-from services.gateway.errors import InvalidValue, NotFound
+from services.gateway.catalogue import last_good_catalogue, stale_marker
+from services.gateway.errors import CONTRACT_ERRORS, DependencyError, InvalidValue, NotFound
 from services.gateway.payloads import cart_payload, order_payload, product_payload
 from services.gateway.resources import gateway
 
@@ -22,9 +23,17 @@ PROMO_EXAMPLE = '{"code": "SPRING15"}'
 
 @bp.get("/products")
 def list_products() -> dict[str, Any]:
-    """The whole catalogue."""
-    reply = gateway().downstreams.pricing.call("ListProducts", pricing_pb2.ListProductsRequest())
-    return {"products": [product_payload(product) for product in reply.products]}
+    """The whole catalogue; while pricing fails, the last one it gave, marked stale."""
+    kept = last_good_catalogue()
+    try:
+        products = gateway().downstreams.pricing.call("ListProducts", pricing_pb2.ListProductsRequest()).products
+    except DependencyError as error:
+        products = kept.products() if outage(error) else []
+        if not products:
+            raise
+        return {"products": [product_payload(product) for product in products], **stale_marker(error)}
+    kept.keep(products, whole=True)
+    return {"products": [product_payload(product) for product in products]}
 
 
 @bp.get("/cart")
@@ -37,7 +46,7 @@ def get_cart() -> dict[str, Any]:
 
 @bp.post("/cart/items")
 def add_item() -> dict[str, Any]:
-    """Add a quantity of a product, at the catalogue's current name and price."""
+    """Add a quantity of a product, at the catalogue's name and price (the last good one while pricing fails)."""
     user = inputs.current_user()
     body = inputs.json_object(ITEM_EXAMPLE)
     sku = inputs.text(body, "sku", inputs.MAX_SKU_LENGTH, ITEM_EXAMPLE)
@@ -46,15 +55,26 @@ def add_item() -> dict[str, Any]:
     unknown_sku = NotFound(
         f"there is no product with SKU {sku!r}; GET /api/v1/products lists the catalogue", code="unknown_sku"
     )
-    product = downstreams.pricing.call(
-        "GetProduct",
-        pricing_pb2.GetProductRequest(sku=sku),
-        contract_errors={grpc.StatusCode.NOT_FOUND: unknown_sku},
-    ).product
+    kept = last_good_catalogue()
+    stale: dict[str, Any] = {}
+    try:
+        product = downstreams.pricing.call(
+            "GetProduct",
+            pricing_pb2.GetProductRequest(sku=sku),
+            contract_errors={grpc.StatusCode.NOT_FOUND: unknown_sku},
+        ).product
+    except DependencyError as error:
+        # SOFT: the catalogue pricing last gave is good enough to fill a cart; the checkout asks pricing again.
+        product = kept.product(sku) if outage(error) else None
+        if product is None:
+            raise
+        stale = stale_marker(error)
+    else:
+        kept.keep([product])
     request = cart_pb2.AddItemRequest(
         user_id=user.user_id, sku=product.sku, name=product.name, quantity=quantity, unit_price=product.price
     )
-    return cart_payload(downstreams.cart.call("AddItem", request).cart)
+    return {**cart_payload(downstreams.cart.call("AddItem", request).cart), **stale}
 
 
 @bp.delete("/cart/items/<sku>")
@@ -96,3 +116,8 @@ def list_orders() -> dict[str, Any]:
     user = inputs.current_user()
     reply = gateway().downstreams.cart.call("ListOrders", cart_pb2.ListOrdersRequest(user_id=user.user_id))
     return {"orders": [order_payload(order) for order in reply.orders]}
+
+
+def outage(error: DependencyError) -> bool:
+    """True when pricing failed (down, slow, refused), not when it answered that the request was wrong."""
+    return error.status not in CONTRACT_ERRORS

@@ -39,8 +39,9 @@ DEGRADATION = obj(
     dependency={"type": "string", "enum": ["pricing", "email"]},
     fallback={
         "type": "string",
-        "enum": ["no_adjustment", "queued", "none"],
-        "description": "no_adjustment: no discount; queued: the email will be sent when email recovers.",
+        "enum": ["no_adjustment", "queued", "none", "last_good_catalogue"],
+        "description": "no_adjustment: no discount; queued: the email will be sent when email recovers; "
+        "last_good_catalogue: the shop answered from the catalogue pricing last gave.",
     },
     error={
         **STRING,
@@ -49,6 +50,11 @@ DEGRADATION = obj(
         "example": "UNAVAILABLE",
     },
 )
+# Only while pricing fails: the answer came from the catalogue pricing last gave (see docs/checkout.md).
+STALE_CATALOGUE = {
+    "stale": {**BOOLEAN, "description": "Present (true) only when the catalogue pricing last gave was used."},
+    "degraded": {"type": "array", "items": ref("schemas", "Degradation")},
+}
 CHECKOUT = {
     "allOf": [
         ref("schemas", "Order"),
@@ -140,7 +146,9 @@ SCHEMAS = {
         price_cents=CENTS,
         currency=CURRENCY,
     ),
-    "ProductList": obj(["products"], products={"type": "array", "items": ref("schemas", "Product")}),
+    "ProductList": obj(
+        ["products"], products={"type": "array", "items": ref("schemas", "Product")}, **STALE_CATALOGUE
+    ),
     "Line": LINE,
     "Cart": {
         "type": "object",
@@ -151,6 +159,7 @@ SCHEMAS = {
             **TOTALS,
             "first_order": BOOLEAN,
             "discount_eligible": {**BOOLEAN, "description": "A first order, or a promo code on the cart."},
+            **STALE_CATALOGUE,
         },
     },
     "Order": ORDER,

@@ -1,0 +1,85 @@
+"""The last good catalogue: pricing's products as it last answered, so the shop keeps selling while it is down.
+
+The catalogue is a soft dependency of browsing and of adding to the cart. Every time pricing answers
+for a product, the gateway keeps that answer in Redis (shared by every worker, kept across restarts).
+When pricing fails, the shop answers from the kept copy and says so: `"stale": true` and a
+`degraded` entry naming pricing and the `last_good_catalogue` fallback. A product pricing never
+described cannot be served that way, so that call still fails with pricing's error.
+
+Nothing is charged wrongly because of it: prices change only with a pricing release, and the
+checkout asks pricing again at step 2 (GetAdjustment prices the items from pricing's own catalogue).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import redis
+from flask import Flask, current_app
+from purchase.pricing.v1 import pricing_pb2
+
+from services.gateway.downstreams import failure_reason
+from services.gateway.errors import DependencyError
+
+log = logging.getLogger(__name__)
+
+KEY = "purchase:gateway:catalogue"
+# The whole list as ListProducts last gave it, in its order.
+LIST_KEY = "purchase:gateway:catalogue:list"
+EXTENSION = "purchase_catalogue"
+FALLBACK = "last_good_catalogue"
+
+
+class LastGoodCatalogue:
+    """Products as pricing last described them, by SKU, in one Redis hash."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+
+    def keep(self, products: Iterable[pricing_pb2.Product], whole: bool = False) -> None:
+        """Remember pricing's answer (the whole list when whole); a Redis failure only means less to fall back on."""
+        products = list(products)
+        if not products:
+            return
+        try:
+            with self.client.pipeline() as pipe:
+                pipe.hset(KEY, mapping={product.sku: product.SerializeToString() for product in products})
+                if whole:
+                    pipe.set(LIST_KEY, pricing_pb2.ListProductsResponse(products=products).SerializeToString())
+                pipe.execute()
+        except redis.RedisError as error:
+            log.warning("the last good catalogue was not updated: %s", error)
+
+    def product(self, sku: str) -> pricing_pb2.Product | None:
+        """The kept product with this SKU, or None when there is none (or Redis does not answer)."""
+        try:
+            raw = self.client.hget(KEY, sku)
+        except redis.RedisError:
+            return None
+        return pricing_pb2.Product.FromString(raw) if raw else None
+
+    def products(self) -> list[pricing_pb2.Product]:
+        """The catalogue as ListProducts last gave it (empty when never, or Redis does not answer)."""
+        try:
+            raw = self.client.get(LIST_KEY)
+        except redis.RedisError:
+            return []
+        return list(pricing_pb2.ListProductsResponse.FromString(raw).products) if raw else []
+
+
+def stale_marker(error: DependencyError) -> dict[str, Any]:
+    """The fields an answer built from the kept catalogue carries: stale, and why."""
+    degradation = {"dependency": "pricing", "fallback": FALLBACK, "error": failure_reason(error)}
+    return {"stale": True, "degraded": [degradation]}
+
+
+def init_app(app: Flask, client: redis.Redis) -> None:
+    """Keep the last good catalogue in the Redis client's database for this app."""
+    app.extensions[EXTENSION] = LastGoodCatalogue(client)
+
+
+def last_good_catalogue() -> LastGoodCatalogue:
+    """The last good catalogue of the app serving the current request."""
+    return current_app.extensions[EXTENSION]
