@@ -1,11 +1,16 @@
-"""`purchase reset`: put the whole lab back to its committed defaults (flags as in git, no faults)."""
+"""`purchase reset`: put the whole lab back to its committed defaults (flags as in git, no faults).
+
+`--data` empties the shop instead (carts, orders, emails) and leaves flags and faults alone; `--all` does both.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from purchase_lab.config import Settings
 from purchase_lab.flags import FlagError
+from purchase_lab.lab_data import DataResetError, reset_data
 from purchase_lab.lab_reset import reset_lab
 
 
@@ -17,14 +22,24 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Restore every live control of the lab in PURCHASE_CONTROL_DIR: the flags as committed in "
         "flags/flags.json (this also repairs a broken file) and no fault rules. Running processes follow at once.",
     )
+    scope = parser.add_mutually_exclusive_group()
+    scope.add_argument(
+        "--data",
+        action="store_true",
+        help="empty the shop of the running lab instead: every cart, order and email (flags and faults stay)",
+    )
+    scope.add_argument("--all", action="store_true", help="both: flags and faults as committed, and an empty shop")
     parser.set_defaults(run=reset)
 
 
-def reset(_options: argparse.Namespace) -> int:
-    """Run every reset and say what each did."""
+def reset(options: argparse.Namespace) -> int:
+    """Run every reset asked for and say what each did."""
+    data = options.data or options.all
     try:
-        done = reset_lab()
-    except (FlagError, OSError) as error:
+        done = [] if options.data else reset_lab()
+        if data:
+            done.append(reset_data(Settings.from_env().redis_url).describe())
+    except (FlagError, OSError, DataResetError) as error:
         print(f"purchase: the reset did not finish: {error}", file=sys.stderr)
         return 1
     print("\n".join(done))

@@ -23,10 +23,20 @@ from purchase_lab.flags import (
     UnknownFlag,
     UserContext,
 )
+from purchase_lab.lab_data import DataResetError, reset_data
 from purchase_lab.lab_reset import reset_lab
 from services.gateway import features, inputs
 from services.gateway.admin import bp
-from services.gateway.errors import BadRequest, Conflict, InvalidValue, NotFound, ShopError, shop_error_response
+from services.gateway.errors import (
+    BadRequest,
+    Conflict,
+    InvalidValue,
+    NotFound,
+    ShopError,
+    Unavailable,
+    shop_error_response,
+)
+from services.gateway.resources import gateway
 
 VALUE_EXAMPLE = '{"value": "on"}'
 RAMP_EXAMPLE = '{"percent": 10}'
@@ -113,8 +123,26 @@ def evaluate() -> dict[str, Any]:
     return {"user_id": user.user_id, "employee": user.employee, "flags": values}
 
 
+# ?scope= of POST /reset: the controls (flags and faults, the default), the shop's data, or both.
+RESET_SCOPES = ("controls", "data", "all")
+
+
 @bp.post("/reset")
 def reset() -> dict[str, Any]:
-    """Put the lab back to its committed defaults: flags as in git, no faults."""
-    done = reset_lab(_live().parent)
+    """Put the lab back to its committed defaults: flags as in git, no faults; ?scope=data empties the shop."""
+    scope = request.args.get("scope", "controls")
+    if scope not in RESET_SCOPES:
+        raise BadRequest(
+            f"scope={scope[:20]!r} is not a reset; use scope=controls (flags and faults), scope=data (carts, "
+            "orders, emails) or scope=all",
+            code="invalid_parameter",
+        )
+    done = reset_lab(_live().parent) if scope != "data" else []
+    if scope != "controls":
+        try:
+            done.append(reset_data(gateway().settings.redis_url).describe())
+        except DataResetError as error:
+            raise Unavailable(
+                "redis", f"{error}; {'nothing' if scope == 'data' else 'only flags and faults'} was reset"
+            ) from error
     return {"reset": done, "flags": [status.to_dict() for status in lab_flags.list_flags(_live())]}

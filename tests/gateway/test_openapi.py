@@ -62,8 +62,9 @@ def test_every_documented_header_and_path_parameter_is_described(client: FlaskCl
         "Idempotency-Key",
         "sku",
         "key",
+        "scope",
     }
-    assert all(p["schema"] and p["in"] in {"header", "path"} for p in parameters.values())
+    assert all(p["schema"] and p["in"] in {"header", "path", "query"} for p in parameters.values())
 
 
 def test_healthz_answers_ok_without_asking_any_dependency(client: FlaskClient, fakes) -> None:

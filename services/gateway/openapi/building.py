@@ -55,6 +55,13 @@ PARAMETERS = {
         "schema": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$", "example": "2.4.1"},
     },
     "FlagKey": {"name": "key", "in": "path", "required": True, "description": "A flag's name.", "schema": STRING},
+    "ResetScope": {
+        "name": "scope",
+        "in": "query",
+        "required": False,
+        "description": "controls: flags and faults; data: every cart, order and email; all: both.",
+        "schema": {"type": "string", "enum": ["controls", "data", "all"], "default": "controls"},
+    },
 }
 
 

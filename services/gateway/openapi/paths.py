@@ -100,10 +100,11 @@ PATHS = {
     },
     "/api/v1/admin/reset": {
         "post": operation(
-            "Put flags and faults back to their committed defaults.",
+            "Put flags and faults back to their committed defaults, or empty the shop (scope=data), or both.",
             "200",
             "ResetResult",
-            errors=("Conflict",),
+            parameters=("ResetScope",),
+            errors=("BadRequest", "Conflict"),
             admin=True,
         )
     },

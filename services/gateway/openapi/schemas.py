@@ -146,9 +146,7 @@ SCHEMAS = {
         price_cents=CENTS,
         currency=CURRENCY,
     ),
-    "ProductList": obj(
-        ["products"], products={"type": "array", "items": ref("schemas", "Product")}, **STALE_CATALOGUE
-    ),
+    "ProductList": obj(["products"], products={"type": "array", "items": ref("schemas", "Product")}, **STALE_CATALOGUE),
     "Line": LINE,
     "Cart": {
         "type": "object",
