@@ -203,14 +203,26 @@ class _Lab:
 
     def _announce(self, seconds: float) -> None:
         """Tell the person at the terminal where everything listens and how to control it."""
-        gateway = self.supervisor.address("gateway")
-        lines = [
-            f"Purchase Lab is up ({seconds:.1f} s). Where everything listens:",
-            *(f"  {name:<8} {self.supervisor.address(name)}" for name in reversed(self.supervisor.names)),
+        print(
+            banner(seconds, {name: self.supervisor.address(name) for name in self.supervisor.names}, self.path.parent),
+            flush=True,
+        )
+
+
+def banner(seconds: float, addresses: Mapping[str, str], directory: Path, token: str) -> str:
+    """What `purchase up` prints once everything is healthy: addresses in start order, the console, the token."""
+    width = max(len(name) for name in addresses) + 1
+    gateway = addresses["gateway"]
+    return "\n".join(
+        [
+            f"Purchase Lab is up ({seconds:.1f} s). Where everything listens, in start order:",
+            *(f"  {name:<{width}}{address}" for name, address in addresses.items()),
+            f"Console:  {gateway}/console  (log in with the admin token)",
+            f"Token:    {token}  (also in {directory / ADMIN_TOKEN_FILE}; the admin API wants Authorization: Bearer)",
             f"Try it:   curl {gateway}/api/v1/products",
-            f"Admin:    Authorization: Bearer {self.admin_token}  (also in {self.path.parent / ADMIN_TOKEN_FILE})",
             "Control:  purchase status | purchase stop|start|kill|restart SERVICE  (from another terminal)",
             "Faults:   purchase fault add|list|clear | purchase scenario list|NAME",
+            "Reset:    purchase reset (flags and faults) | purchase reset --data (carts, orders, emails)",
             "Stop:     Ctrl-C stops every process",
         ]
-        print("\n".join(lines), flush=True)
+    )
