@@ -203,10 +203,8 @@ class _Lab:
 
     def _announce(self, seconds: float) -> None:
         """Tell the person at the terminal where everything listens and how to control it."""
-        print(
-            banner(seconds, {name: self.supervisor.address(name) for name in self.supervisor.names}, self.path.parent),
-            flush=True,
-        )
+        addresses = {name: self.supervisor.address(name) for name in self.supervisor.names}
+        print(banner(seconds, addresses, self.path.parent, self.admin_token), flush=True)
 
 
 def banner(seconds: float, addresses: Mapping[str, str], directory: Path, token: str) -> str:
