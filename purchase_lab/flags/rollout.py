@@ -132,7 +132,7 @@ class Rollout:
             if not audience:
                 return "off for everyone"
             return f"on for {audience}" if self.percent else f"on for {audience} only"
-        named = f"users {', '.join(self.users)}"
+        named = f"user{'s' * (len(self.users) > 1)} {', '.join(self.users)}"
         return f"on for {audience}, and {named}" if audience else f"on only for {named}"
 
 

@@ -69,11 +69,11 @@ def test_a_dark_launch_step_by_step(flags_path: Path) -> None:
 
     assert [step.summary for step in steps] == [
         "on for employees only",
-        "on for employees, and users u-42",
-        "on for employees + 5% of everyone else, and users u-42",
-        "on for employees + 50% of everyone else, and users u-42",
+        "on for employees, and user u-42",
+        "on for employees + 5% of everyone else, and user u-42",
+        "on for employees + 50% of everyone else, and user u-42",
         "killed: everyone gets the code default (kept for later: on for employees + 50% of everyone else, "
-        "and users u-42)",
+        "and user u-42)",
         "on for everyone",
         "off for everyone",
     ]

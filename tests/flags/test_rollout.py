@@ -152,7 +152,7 @@ def test_the_plan_in_words() -> None:
         "on for employees only",
         "on for employees + 5% of everyone else",
         "on for 50% of users",
-        "on only for users ada",
+        "on only for user ada",
         "on for employees + 10% of everyone else, and users ada, lin",
         "on for everyone",
         "killed: everyone gets the code default (kept for later: on for employees + 10% of everyone else)",

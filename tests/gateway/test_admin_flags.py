@@ -121,9 +121,9 @@ def test_listing_gives_each_flag_its_rollout_in_words(client: FlaskClient) -> No
 
 def test_each_rollout_step_changes_the_live_file_and_says_what_it_did(client: FlaskClient, flags_path: Path) -> None:
     steps = [
-        ("POST", f"{LOYALTY}/users", {"user_id": "u-42"}, "on only for users u-42"),
-        ("PUT", f"{LOYALTY}/employees", None, "on for employees, and users u-42"),
-        ("PUT", f"{LOYALTY}/ramp", {"percent": 5}, "on for employees + 5% of everyone else, and users u-42"),
+        ("POST", f"{LOYALTY}/users", {"user_id": "u-42"}, "on only for user u-42"),
+        ("PUT", f"{LOYALTY}/employees", None, "on for employees, and user u-42"),
+        ("PUT", f"{LOYALTY}/ramp", {"percent": 5}, "on for employees + 5% of everyone else, and user u-42"),
         ("POST", f"{LOYALTY}/kill", None, "killed: everyone gets the code default (kept for later: on for employees"),
         ("PUT", LOYALTY, {"value": True}, "on for everyone"),
         ("PUT", LOYALTY, {"value": "off"}, "off for everyone"),

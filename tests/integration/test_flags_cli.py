@@ -77,8 +77,8 @@ def test_each_command_takes_the_running_lab_one_rollout_step(
 ) -> None:
     named = UserContext("u-cli-named")
     steps = [
-        (("user", LOYALTY_DISCOUNT, named.user_id), "on only for users u-cli-named", {named: True, EMPLOYEE: False}),
-        (("employees", LOYALTY_DISCOUNT), "on for employees, and users u-cli-named", {EMPLOYEE: True}),
+        (("user", LOYALTY_DISCOUNT, named.user_id), "on only for user u-cli-named", {named: True, EMPLOYEE: False}),
+        (("employees", LOYALTY_DISCOUNT), "on for employees, and user u-cli-named", {EMPLOYEE: True}),
         (("ramp", LOYALTY_DISCOUNT, "5"), "on for employees + 5% of everyone else", {named: True, EMPLOYEE: True}),
         (("kill", LOYALTY_DISCOUNT), "killed: everyone gets the code default", {named: False, EMPLOYEE: False}),
         (("set", LOYALTY_DISCOUNT, "on"), "on for everyone", {named: True}),

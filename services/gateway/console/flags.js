@@ -103,7 +103,7 @@ export class FlagControls {
         container.append(made.card);
       }
       const { card, slider, output, summary, isEditing } = this.cards.get(flag.key);
-      summary.textContent = `${flag.state === "DISABLED" ? "Killed" : "Now"}: ${flag.summary}`;
+      summary.textContent = flag.state === "DISABLED" ? `Killed: ${flag.summary.replace(/^killed: /, "")}` : `Now: ${flag.summary}`;
       card.dataset.state = flag.state;
       const percent = flag.state === "DISABLED" || !flag.rollout ? 0 : flag.rollout.percent;
       card.dataset.percent = String(percent);
