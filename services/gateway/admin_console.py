@@ -25,6 +25,7 @@ from purchase_lab.flags import CHECKOUT_FALLBACKS, InvalidFlagsFile, list_flags
 from purchase_lab.health import grpc_serving
 from services.gateway import admin_faults, features, ops_log
 from services.gateway.admin import bp
+from services.gateway.checkout_table import rows_payload
 from services.gateway.errors import BadRequest, DependencyError, Unavailable
 from services.gateway.ops_checkouts import worker_breakers
 from services.gateway.resources import gateway
@@ -39,24 +40,29 @@ GRPC_SERVICES = ("cart", "pricing", "email")
 # "ipv4:" or "dns:///" in front of a gRPC target; replicas are its comma-separated addresses.
 _TARGET_SCHEME = re.compile(r"^(?:ipv4|ipv6|dns|unix):(?://[^/]*/)?")
 
+
+def _edge(name: str, kind: str) -> dict[str, Any]:
+    """An edge from the gateway to a service, explained by that service's rows of the checkout's table."""
+    rows = [row for row in rows_payload() if row["dependency"] == name]
+    return {
+        "to": name,
+        "kind": kind,
+        **({"guard": CHECKOUT_FALLBACKS} if kind == "soft" else {}),
+        "fallback": "; ".join(f"step {row['step']}: {row['on']}" for row in rows),
+        "steps": rows,
+    }
+
+
+# The topology's edges; what a failure of each does comes from the checkout's table (checkout_table.py).
 EDGES = (
-    {"to": "cart", "kind": "hard", "fallback": "none: the checkout answers 503 and places no order"},
-    {
-        "to": "pricing",
-        "kind": "soft",
-        "guard": CHECKOUT_FALLBACKS,
-        "fallback": "no discount ($0) and the order goes on; a user owed a discount gets 503 'try again'",
-    },
-    {
-        "to": "email",
-        "kind": "soft",
-        "guard": CHECKOUT_FALLBACKS,
-        "fallback": "ignored: the email is queued in Redis and sent when email recovers",
-    },
+    _edge("cart", "hard"),
+    _edge("pricing", "soft"),
+    _edge("email", "soft"),
     {
         "to": "redis",
         "kind": "soft",
         "fallback": "holds the email queue and this console's history; without it a refused email is not sent",
+        "steps": [],
     },
 )
 
@@ -84,14 +90,15 @@ def overview() -> dict[str, Any]:
             zip(probes, pool.map(lambda address: grpc_serving(address, HEALTH_TIMEOUT_S), probes), strict=True)
         )
     recent = _recent_counts(ops) if redis_up.result() else {}
-    breakers = _breakers(ops, redis_up.result())
+    breakers = _breakers(ops, redis_up.result(), settings.checkout.breaker_open_ms / 1000)
     faults = _faults_per_service()
     nodes = [_gateway_node(settings, faults.get("gateway", 0))]
     for name, addresses in targets.items():
         replicas = [
             {"replica": index, "address": address, "up": serving[address]} for index, address in enumerate(addresses, 1)
         ]
-        nodes.append(_grpc_node(name, replicas, breakers.get(name, {}), recent, faults.get(name, 0)))
+        node = _grpc_node(name, replicas, breakers.get(name, {}), recent, faults.get(name, 0), settings.gateway_workers)
+        nodes.append(node)
     nodes.append(_redis_node(settings, redis_up.result()))
     return {
         "nodes": nodes,
@@ -114,21 +121,28 @@ def _gateway_node(settings: Settings, faults: int) -> dict[str, Any]:
 
 
 def _grpc_node(
-    name: str, replicas: list[dict[str, Any]], breakers: Mapping[str, str], recent: Mapping[str, int], faults: int
+    name: str,
+    replicas: list[dict[str, Any]],
+    breakers: Mapping[str, str],
+    recent: Mapping[str, int],
+    faults: int,
+    workers: int,
 ) -> dict[str, Any]:
     """A service's status: down, breaker open, degraded (some replicas, or recent failures) or up.
 
-    breakers holds its circuit breaker's state in each gateway worker (each worker has its own).
+    breakers holds its circuit breaker's state in each gateway worker that reported one (each worker has
+    its own; one that served no checkout lately has a closed breaker); workers is how many gunicorn runs.
+    A half-open breaker lets its next call through, so only an open one marks the node.
     """
     up = sum(replica["up"] for replica in replicas)
     failed, reached = recent.get(f"dep:{name}:failed", 0), recent.get(f"dep:{name}:checkouts", 0)
-    tripped = [state for state in breakers.values() if state != BreakerState.CLOSED.value]
+    tripped = [state for state in breakers.values() if state == BreakerState.OPEN.value]
     breaker = (tripped or list(breakers.values()) or [None])[0]
     if not up:
         status, detail = "down", "no replica answers its health check"
     elif tripped:
-        workers = f"in {len(tripped)} of {len(breakers)} gateway workers"
-        status, detail = "breaker_open", f"the circuit breaker is open {workers}: their calls are not made"
+        where = f"in {len(tripped)} of {max(workers, len(breakers))} gateway workers"
+        status, detail = "breaker_open", f"the circuit breaker is open {where}: their calls are not made"
     elif up < len(replicas):
         status, detail = "degraded", f"{up} of {len(replicas)} replicas answer their health check"
     elif failed:
@@ -188,10 +202,10 @@ def _faults_per_service() -> dict[str, int]:
     return counts
 
 
-def _breakers(ops: ops_log.OpsLog, redis_up: bool) -> dict[str, dict[str, str]]:
+def _breakers(ops: ops_log.OpsLog, redis_up: bool, open_s: float) -> dict[str, dict[str, str]]:
     """Each dependency's circuit breaker state per gateway worker: this one's now, the others' as published."""
     try:
-        states = ops.breaker_states() if redis_up else {}
+        states = ops.breaker_states(open_s) if redis_up else {}
     except redis.RedisError:
         states = {}
     for name, state in worker_breakers().items():

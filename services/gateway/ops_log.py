@@ -122,15 +122,23 @@ class OpsLog:
         ramps = {name: carried_forward(row.get(name) for row in rows) for name in names if name.startswith("ramp:")}
         return {"start": start, "step_s": 1, "points": window_s, "series": {**series, **ramps}}
 
-    def breaker_states(self) -> dict[str, dict[str, str]]:
-        """Each dependency's breaker state in every worker that published one lately, by worker."""
+    def breaker_states(self, open_s: float | None = None) -> dict[str, dict[str, str]]:
+        """Each dependency's breaker state in every worker that published one lately, by worker.
+
+        A worker publishes only when it serves a checkout, so with open_s (how long a breaker stays
+        open) a breaker reported open longer ago than that reads half_open, as the worker's own would.
+        """
         now = self._clock()
         states: dict[str, dict[str, str]] = {}
         for field, value in self.client.hgetall(BREAKERS_KEY).items():
             worker, _, name = field.decode().rpartition("|")
             report = json.loads(value)
-            if now - report["at"] <= BREAKER_FRESH_S:
-                states.setdefault(name, {})[worker] = report["state"]
+            if now - report["at"] > BREAKER_FRESH_S:
+                continue
+            state = report["state"]
+            if state == BreakerState.OPEN.value and open_s is not None and now - report["at"] >= open_s:
+                state = BreakerState.HALF_OPEN.value
+            states.setdefault(name, {})[worker] = state
         return states
 
     def ping(self) -> bool:

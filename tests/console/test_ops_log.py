@@ -96,3 +96,11 @@ def test_breaker_states_are_kept_per_worker_while_fresh(ops: OpsLog, clock: Fake
     assert ops.breaker_states() == {"pricing": {worker_id(): "open"}, "email": {worker_id(): "closed"}}
     clock.now += BREAKER_FRESH_S + 1
     assert ops.breaker_states() == {}
+
+
+def test_a_breaker_reported_open_longer_than_it_stays_open_reads_half_open(ops: OpsLog, clock: FakeClock) -> None:
+    ops.record_checkout({}, {}, {"pricing": "open"})
+    clock.now += 4.9
+    assert ops.breaker_states(open_s=5.0) == {"pricing": {worker_id(): "open"}}
+    clock.now += 0.2
+    assert ops.breaker_states(open_s=5.0) == {"pricing": {worker_id(): "half_open"}}

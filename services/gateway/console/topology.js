@@ -103,14 +103,22 @@ export function renderTopology({ map, list, explained }, overview, flags) {
       );
     }),
   );
-  explained.replaceChildren(
-    ...edges.map(({ edge, mode }) =>
-      h(
-        "li",
-        { "data-edge": edge.to },
-        h("strong", {}, `${edge.to}: ${mode.kind === "hard" ? "hard" : "soft"}.`),
-        ` If it fails: ${edge.fallback}.${mode.note ? ` Now ${mode.note}.` : ""}`,
-      ),
-    ),
+  explained.replaceChildren(...edges.map(({ edge, mode }) => explainEdge(edge, mode)));
+}
+
+/** What a failure of one dependency does now, in the column of the checkout table the live flag serves. */
+export function explainEdge(edge, mode) {
+  const column = (row) => {
+    if (mode.kind === "hard") return row.off;
+    if (mode.kind === "mixed" && row.on !== row.off) return `where the flag is on, ${row.on}; elsewhere, ${row.off}`;
+    return row.on;
+  };
+  const steps = (edge.steps || []).map((row) => h("li", { "data-step": row.step }, `step ${row.step}, ${row.call}: ${column(row)}`));
+  return h(
+    "li",
+    { "data-edge": edge.to, "data-mode": mode.kind },
+    h("strong", {}, `${edge.to}: ${mode.kind === "hard" ? "hard" : mode.kind === "mixed" ? mode.label : "soft"}.`),
+    steps.length ? ` If it fails:${mode.note ? ` (now ${mode.note})` : ""}` : ` If it fails: ${edge.fallback}.`,
+    steps.length ? h("ul", { class: "steps" }, ...steps) : null,
   );
 }
