@@ -17,6 +17,27 @@ from purchase_lab.flags import FlagError, FlagStatus
 
 FLAG_HELP = f"the flag's name: {', '.join(flags.FLAGS)}"
 ROLLOUT_HELP = "see docs/flags.md for the rollout these commands make"
+# Who gets a flag's new code after each command: `purchase flag --help` prints it, and docs/flags.md
+# holds the same table (a test compares them whole).
+ROLLOUT_COMMANDS = (
+    ("purchase flag set FLAG on", "everyone"),
+    ("purchase flag set FLAG off", "nobody (named users are dropped too)"),
+    ("purchase flag ramp FLAG 0", "employees and named users only, the same as `employees`"),
+    ("purchase flag employees FLAG", "employees and named users only"),
+    (
+        "purchase flag ramp FLAG N",
+        "employees + N% of everyone else, and named users (N a whole number from 0 to 100; sticky per user)",
+    ),
+    ("purchase flag user FLAG USER_ID", "that user too, on top of the current plan; repeat for more users"),
+    ("purchase flag kill FLAG", "nobody: the kill switch; every process serves the code default"),
+    ("purchase reset", "every flag as committed in git (and no faults)"),
+)
+
+
+def rollout_table() -> str:
+    """ROLLOUT_COMMANDS as the Markdown table of docs/flags.md."""
+    rows = [f"| `{command}` | {effect} |" for command, effect in ROLLOUT_COMMANDS]
+    return "\n".join(["| command | who gets the new code |", "|---|---|", *rows])
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -25,6 +46,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "flag",
         help="list the feature flags, ramp one, kill one",
         description="Change the lab's feature flags live: " + ROLLOUT_HELP + ".",
+        epilog="who gets the new code:\n"
+        + "\n".join(f"  {command:<34}{effect}" for command, effect in ROLLOUT_COMMANDS),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     steps = group.add_subparsers(title="flag commands", metavar="COMMAND", required=True)
     listed = steps.add_parser("list", help="every flag, its state and who has it")

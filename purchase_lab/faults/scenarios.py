@@ -35,6 +35,7 @@ _ALL = (
         student_sees=(
             "Email is a soft dependency. With checkout.fallbacks on, checkout still answers 201 with "
             'email "queued" and "email" in degraded, and the email is delivered once the scenario ends. '
+            'After 5 failed sends in a gateway worker, the console shows the email node as "breaker open". '
             "With fallbacks off the order is placed, then cancelled, and the user gets an error: the "
             "lecture's bug, a soft dependency treated as a hard one."
         ),
@@ -50,7 +51,8 @@ _ALL = (
             "half a second slower with a $0 adjustment and pricing in degraded; an eligible user (first "
             "order or promo code) gets 503 'please try again'. After 5 slow checkouts the pricing circuit "
             "breaker opens: checkouts are fast again (pricing is skipped; degraded says BREAKER_OPEN), and every "
-            "5 s one checkout tries pricing again. Other pages that need pricing fail after 500 ms."
+            "5 s one checkout tries pricing again. The product list and adding to the cart answer after 500 ms "
+            "from the last good catalogue, marked stale; entering a promo code fails after 500 ms."
         ),
         rules=({"service": "pricing", "latency_ms": 2000, "jitter_ms": 500},),
     ),

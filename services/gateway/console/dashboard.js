@@ -132,7 +132,7 @@ export class Dashboard {
       );
     };
     this.funnel.replaceChildren(
-      h("caption", {}, `Funnel over the window: ${eligible} eligible checkouts. Now: ${now ? now.summary : "unknown"}`),
+      h("caption", {}, `Funnel over the window: ${eligible} checkouts evaluated the flag. Now: ${now ? now.summary : "unknown"}`),
       h("thead", {}, h("tr", {}, ...FUNNEL_COLUMNS.map((name) => h("th", { scope: "col" }, name)))),
       h("tbody", {}, row("on"), row("off")),
     );
