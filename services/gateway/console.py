@@ -36,6 +36,14 @@ def protect(response: Response) -> Response:
     return response
 
 
+def favicon() -> Response:
+    """The console's icon, also at /favicon.ico, where browsers and tools look for one without asking the page."""
+    response = send_from_directory(bp.static_folder, "favicon.svg", mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "max-age=86400"
+    return response
+
+
 def init_app(app: Flask) -> None:
-    """Serve the console at /console."""
+    """Serve the console at /console, and its icon at /favicon.ico."""
     app.register_blueprint(bp)
+    app.add_url_rule("/favicon.ico", "favicon", favicon)

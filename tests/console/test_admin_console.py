@@ -168,6 +168,15 @@ def test_the_console_page_is_served_locked_down(client: FlaskClient) -> None:
         assert "javascript" in script.mimetype
 
 
+def test_the_console_has_an_icon_where_the_page_and_browsers_look_for_it(client: FlaskClient) -> None:
+    with client.get("/console") as page:
+        assert b'rel="icon" type="image/svg+xml" href="/console/static/favicon.svg"' in page.data
+    for path in ("/console/static/favicon.svg", "/favicon.ico"):
+        with client.get(path) as icon:
+            assert (icon.status_code, icon.mimetype) == (200, "image/svg+xml")
+            assert icon.data.startswith(b"<svg")
+
+
 def test_an_open_circuit_breaker_in_any_worker_shows_on_its_node(
     client: FlaskClient, app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:

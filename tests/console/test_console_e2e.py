@@ -264,6 +264,9 @@ def test_killing_the_fallbacks_makes_email_hard_and_reset_restores_the_lab(page:
     expect(page.locator("#checkouts tbody tr").first).to_contain_text("failed 503", timeout=SOON_MS)
 
     page.get_by_role("button", name="Reset lab").click()
+    expect(page.get_by_role("dialog", name="Reset the lab?")).to_be_visible()
+    page.get_by_role("button", name="Reset", exact=True).click()
+    expect(page.get_by_role("dialog", name="Reset the lab?")).to_be_hidden()
     expect(page.locator("#rules tbody")).to_contain_text("No faults", timeout=SOON_MS)
     expect(page.locator("fieldset[data-flag='checkout.fallbacks'] .flag-summary")).to_contain_text("on for everyone")
     expect(page.locator("#topology-map .edge-hard")).to_have_count(1)

@@ -59,22 +59,32 @@ export class TryIt {
       const steps = [["POST", "/cart/items", { sku: byId("try-sku").value, quantity: Number(data.get("quantity")) || 1 }]];
       const promo = String(data.get("promo") || "").trim();
       if (promo) steps.push(["POST", "/cart/promo", { code: promo }]);
+      let stale = "";
       for (const [method, path, body] of steps) {
         const reply = await shop(method, path, { userId, email, body });
         if (reply.status !== 200) {
           return this.show("failed", `${method} ${path}: ${describeCheckout(reply.status, reply.body)}`, reply);
+        }
+        if (reply.body.stale) {
+          stale = ` (The cart was filled from the last good catalogue: ${reply.body.degraded.map(describeDegradation).join("; ")}.)`;
         }
       }
       const reply = await shop("POST", "/checkout", { userId, email, headers: { "Idempotency-Key": randomKey() } });
       const ok = reply.status === 200 || reply.status === 201;
       const kind = !ok ? "failed" : reply.body.degraded.length ? "degraded" : "ok";
       const who = `${userId}${email ? " (employee)" : ""}`;
-      this.show(kind, `Checkout as ${who}: ${describeCheckout(reply.status, reply.body)}`, reply);
+      this.show(kind, `Checkout as ${who}: ${describeCheckout(reply.status, reply.body)}${stale}`, reply);
     } catch (error) {
       this.show("failed", `The gateway did not answer: ${error.message}`);
     } finally {
       button.disabled = false;
     }
+  }
+
+  /** Forget the last result (after a reset, it describes a lab that is gone). */
+  clear() {
+    delete this.result.dataset.result;
+    this.result.replaceChildren();
   }
 
   show(kind, text, reply) {

@@ -31,13 +31,9 @@ class OpsConsole {
       this.login(byId("token").value.trim());
     });
     byId("logout").addEventListener("click", () => this.logout("You are logged out."));
-    byId("reset-lab").addEventListener("click", (event) =>
-      act(event.currentTarget, byId("connection"), async () => {
-        const reply = await admin("POST", "/reset");
-        await this.refresh();
-        return `Lab reset: ${reply.reset.join("; ")}`;
-      }),
-    );
+    byId("reset-lab").addEventListener("click", () => byId("reset-dialog").showModal());
+    byId("reset-cancel").addEventListener("click", () => byId("reset-dialog").close());
+    byId("reset-confirm").addEventListener("click", (event) => this.reset(event.currentTarget));
     byId("window").addEventListener("change", () => this.refresh());
     const message = sessionStorage.getItem(MESSAGE_KEY);
     sessionStorage.removeItem(MESSAGE_KEY);
@@ -46,6 +42,19 @@ class OpsConsole {
     } else {
       this.showLogin(message || "");
     }
+  }
+
+  /** Reset what the dialog says, then redraw every panel and drop every message about the lab before it. */
+  async reset(button) {
+    const scope = document.querySelector("input[name=reset-scope]:checked").value;
+    await act(button, byId("connection"), async () => {
+      const reply = await admin("POST", `/reset?scope=${encodeURIComponent(scope)}`);
+      byId("reset-dialog").close();
+      for (const id of ["faults-message", "flags-message"]) say(byId(id), "");
+      this.tryIt.clear();
+      await this.refresh();
+      return `Lab reset: ${reply.reset.join("; ")}`;
+    });
   }
 
   showLogin(message) {
