@@ -137,6 +137,7 @@ def test_nothing_overflows_sideways_and_every_control_is_usable(
     context, page, problems = open_console(chromium, lab, size)
     try:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.evaluate("scrollTo(0, 0)")
         page.screenshot(path=str(ARTIFACTS / f"screen-{size[0]}x{size[1]}.png"))
         for details in page.locator("#console details").all():
             details.evaluate("element => { element.open = true; }")

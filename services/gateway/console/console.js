@@ -106,7 +106,7 @@ class OpsConsole {
     byId("login").hidden = true;
     byId("console").hidden = false;
     byId("session-actions").hidden = false;
-    byId("main").focus();
+    byId("main").focus({ preventScroll: true });
     try {
       const overview = await admin("GET", "/overview");
       this.tryIt.employeeDomain = overview.employee_domain;
