@@ -25,7 +25,7 @@ def test_every_key_of_a_users_cart_and_orders_matches_the_cart_pattern() -> None
 
 def test_the_email_and_console_keys_are_the_services_own() -> None:
     assert lab_data.EMAIL_OUTBOX == outbox.STREAM_KEY
-    assert lab_data.EMAIL_SENT == f"{outbox.SENT_KEY_PREFIX}:*"
+    assert f"{outbox.SENT_KEY_PREFIX}:*" == lab_data.EMAIL_SENT
     assert (lab_data.EMAIL_QUEUE, lab_data.EMAIL_QUEUE_GROUP) == (email_queue.STREAM, email_queue.GROUP)
     assert lab_data.CONSOLE_CHECKOUTS == ops_log.CHECKOUTS_KEY
 
