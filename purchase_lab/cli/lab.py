@@ -18,7 +18,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     """Add `purchase reset`."""
     parser = commands.add_parser(
         "reset",
-        help="put flags and faults back to their committed defaults",
+        help="put flags and faults back to their committed defaults (--data: empty the shop; --all: both)",
         description="Restore every live control of the lab in PURCHASE_CONTROL_DIR: the flags as committed in "
         "flags/flags.json (this also repairs a broken file) and no fault rules. Running processes follow at once.",
     )
@@ -34,12 +34,16 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def reset(options: argparse.Namespace) -> int:
     """Run every reset asked for and say what each did."""
-    data = options.data or options.all
+    done: list[str] = []
     try:
-        done = [] if options.data else reset_lab()
-        if data:
+        if not options.data:
+            done += reset_lab()
+        if options.data or options.all:
             done.append(reset_data(Settings.from_env().redis_url).describe())
     except (FlagError, OSError, DataResetError) as error:
+        # What did finish is said too: with --all, flags and faults are reset even when Redis is down.
+        if done:
+            print("\n".join(done))
         print(f"purchase: the reset did not finish: {error}", file=sys.stderr)
         return 1
     print("\n".join(done))
