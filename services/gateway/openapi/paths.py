@@ -177,6 +177,12 @@ PATHS = {
             "responses": {"200": {"description": "The file."}, "404": ref("responses", "NotFound")},
         }
     },
+    "/favicon.ico": {
+        "get": {
+            "summary": "The console's icon (an SVG), where browsers look for one.",
+            "responses": {"200": {"description": "The icon.", "content": {"image/svg+xml": {}}}},
+        }
+    },
     "/healthz": {
         "get": {"summary": "Liveness, and this worker's breakers.", "responses": {"200": success("Serving.", "Health")}}
     },
