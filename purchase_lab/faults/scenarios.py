@@ -51,8 +51,8 @@ _ALL = (
             "half a second slower with a $0 adjustment and pricing in degraded; an eligible user (first "
             "order or promo code) gets 503 'please try again'. After 5 slow checkouts the pricing circuit "
             "breaker opens: checkouts are fast again (pricing is skipped; degraded says BREAKER_OPEN), and every "
-            "5 s one checkout tries pricing again. The product list and adding to the cart answer after 500 ms "
-            "from the last good catalogue, marked stale; entering a promo code fails after 500 ms."
+            "5 s one checkout tries pricing again. The product list and entering a promo code fail after 500 ms; "
+            "adding to the cart answers after 500 ms from the last good catalogue, marked stale."
         ),
         rules=({"service": "pricing", "latency_ms": 2000, "jitter_ms": 500},),
     ),

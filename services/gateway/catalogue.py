@@ -1,10 +1,11 @@
-"""The last good catalogue: pricing's products as it last answered, so the shop keeps selling while it is down.
+"""The last good catalogue: pricing's products as it last answered, so carts still fill while it is down.
 
-The catalogue is a soft dependency of browsing and of adding to the cart. Every time pricing answers
-for a product, the gateway keeps that answer in Redis (shared by every worker, kept across restarts).
-When pricing fails, the shop answers from the kept copy and says so: `"stale": true` and a
-`degraded` entry naming pricing and the `last_good_catalogue` fallback. A product pricing never
-described cannot be served that way, so that call still fails with pricing's error.
+The catalogue is a soft dependency of adding to the cart (step 0 of docs/checkout.md). Every time
+pricing answers for a product (an item added, or the product list), the gateway keeps that answer in
+Redis, shared by every worker and kept across restarts. When pricing fails, adding to the cart uses
+the kept copy and says so: `"stale": true` and a `degraded` entry naming pricing and the
+`last_good_catalogue` fallback. A product pricing never described cannot be added that way, so that
+call still fails with pricing's error. The product list itself stays hard: it shows pricing as it is.
 
 Nothing is charged wrongly because of it: prices change only with a pricing release, and the
 checkout asks pricing again at step 2 (GetAdjustment prices the items from pricing's own catalogue).
@@ -26,8 +27,6 @@ from services.gateway.errors import DependencyError
 log = logging.getLogger(__name__)
 
 KEY = "purchase:gateway:catalogue"
-# The whole list as ListProducts last gave it, in its order.
-LIST_KEY = "purchase:gateway:catalogue:list"
 EXTENSION = "purchase_catalogue"
 FALLBACK = "last_good_catalogue"
 
@@ -38,17 +37,13 @@ class LastGoodCatalogue:
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
 
-    def keep(self, products: Iterable[pricing_pb2.Product], whole: bool = False) -> None:
-        """Remember pricing's answer (the whole list when whole); a Redis failure only means less to fall back on."""
-        products = list(products)
-        if not products:
+    def keep(self, products: Iterable[pricing_pb2.Product]) -> None:
+        """Remember pricing's answer; a Redis failure only means the next outage has less to fall back on."""
+        mapping = {product.sku: product.SerializeToString() for product in products}
+        if not mapping:
             return
         try:
-            with self.client.pipeline() as pipe:
-                pipe.hset(KEY, mapping={product.sku: product.SerializeToString() for product in products})
-                if whole:
-                    pipe.set(LIST_KEY, pricing_pb2.ListProductsResponse(products=products).SerializeToString())
-                pipe.execute()
+            self.client.hset(KEY, mapping=mapping)
         except redis.RedisError as error:
             log.warning("the last good catalogue was not updated: %s", error)
 
@@ -59,14 +54,6 @@ class LastGoodCatalogue:
         except redis.RedisError:
             return None
         return pricing_pb2.Product.FromString(raw) if raw else None
-
-    def products(self) -> list[pricing_pb2.Product]:
-        """The catalogue as ListProducts last gave it (empty when never, or Redis does not answer)."""
-        try:
-            raw = self.client.get(LIST_KEY)
-        except redis.RedisError:
-            return []
-        return list(pricing_pb2.ListProductsResponse.FromString(raw).products) if raw else []
 
 
 def stale_marker(error: DependencyError) -> dict[str, Any]:

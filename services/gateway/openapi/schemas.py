@@ -41,7 +41,7 @@ DEGRADATION = obj(
         "type": "string",
         "enum": ["no_adjustment", "queued", "none", "last_good_catalogue"],
         "description": "no_adjustment: no discount; queued: the email will be sent when email recovers; "
-        "last_good_catalogue: the shop answered from the catalogue pricing last gave.",
+        "last_good_catalogue: the item was added at the price pricing last gave.",
     },
     error={
         **STRING,
@@ -50,7 +50,7 @@ DEGRADATION = obj(
         "example": "UNAVAILABLE",
     },
 )
-# Only while pricing fails: the answer came from the catalogue pricing last gave (see docs/checkout.md).
+# Only on adding to the cart while pricing fails: the catalogue pricing last gave was used (docs/checkout.md).
 STALE_CATALOGUE = {
     "stale": {**BOOLEAN, "description": "Present (true) only when the catalogue pricing last gave was used."},
     "degraded": {"type": "array", "items": ref("schemas", "Degradation")},
@@ -146,7 +146,7 @@ SCHEMAS = {
         price_cents=CENTS,
         currency=CURRENCY,
     ),
-    "ProductList": obj(["products"], products={"type": "array", "items": ref("schemas", "Product")}, **STALE_CATALOGUE),
+    "ProductList": obj(["products"], products={"type": "array", "items": ref("schemas", "Product")}),
     "Line": LINE,
     "Cart": {
         "type": "object",
