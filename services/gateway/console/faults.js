@@ -96,6 +96,8 @@ export class FaultControls {
 
   /** Show the active rules from GET /faults. */
   render({ faults }) {
+    // A scenario's message outlives its rules only until they are gone (cleared, expired, or reset from the CLI).
+    if (!faults.length && this.message.textContent.startsWith("Scenario ")) say(this.message, "");
     const rows = faults.map((rule) =>
       h(
         "tr",
