@@ -21,6 +21,7 @@ import redis
 from flask import Flask, current_app
 from purchase.pricing.v1 import pricing_pb2
 
+from purchase_lab.breaker import BreakerOpen, CircuitBreaker
 from services.gateway.downstreams import failure_reason
 from services.gateway.errors import DependencyError
 
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 
 KEY = "purchase:gateway:catalogue"
 EXTENSION = "purchase_catalogue"
+# After Redis fails once, the catalogue leaves it alone this long, so an outage costs the shop one timeout.
+PAUSE_S = 5.0
 FALLBACK = "last_good_catalogue"
 
 
@@ -36,6 +39,7 @@ class LastGoodCatalogue:
 
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
+        self._breaker = CircuitBreaker("last good catalogue", failure_threshold=1, open_seconds=PAUSE_S)
 
     def keep(self, products: Iterable[pricing_pb2.Product]) -> None:
         """Remember pricing's answer; a Redis failure only means the next outage has less to fall back on."""
@@ -43,16 +47,27 @@ class LastGoodCatalogue:
         if not mapping:
             return
         try:
+            self._breaker.before_call()
             self.client.hset(KEY, mapping=mapping)
+        except BreakerOpen:
+            return
         except redis.RedisError as error:
-            log.warning("the last good catalogue was not updated: %s", error)
+            self._breaker.record_failure()
+            log.warning("the last good catalogue was not updated (next try in %.0f s): %s", PAUSE_S, error)
+            return
+        self._breaker.record_success()
 
     def product(self, sku: str) -> pricing_pb2.Product | None:
         """The kept product with this SKU, or None when there is none (or Redis does not answer)."""
         try:
+            self._breaker.before_call()
             raw = self.client.hget(KEY, sku)
-        except redis.RedisError:
+        except BreakerOpen:
             return None
+        except redis.RedisError:
+            self._breaker.record_failure()
+            return None
+        self._breaker.record_success()
         return pricing_pb2.Product.FromString(raw) if raw else None
 
 

@@ -6,6 +6,7 @@ import grpc
 import pytest
 from flask.testing import FlaskClient
 
+from purchase_lab.ports import free_port
 from tests.gateway.conftest import Fakes, user_headers
 
 pytestmark = pytest.mark.functional
@@ -85,3 +86,16 @@ def test_the_checkout_after_a_stale_add_is_priced_by_pricing(client: FlaskClient
     assert body["degraded"] == []
     assert body["subtotal_cents"] == 2500
     assert fakes.pricing.faults.calls["GetAdjustment"] == 1
+
+
+def test_without_redis_the_shop_still_sells_and_the_catalogue_tries_redis_once_per_pause(
+    make_app, caplog: pytest.LogCaptureFixture, user_id: str
+) -> None:
+    client = make_app(PURCHASE_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0").test_client()
+
+    replies = [client.get("/api/v1/products").status_code for _ in range(3)]
+
+    assert replies == [200, 200, 200]
+    assert add(client, user_id).status_code == 200
+    warnings = [record for record in caplog.records if "last good catalogue was not updated" in record.getMessage()]
+    assert len(warnings) == 1
