@@ -252,14 +252,67 @@ class Applied:
 
 
 def wait_applied(
-    applied: Callable[[Ack], bool], directory: Path | None = None, timeout: float = WAIT_TIMEOUT_S
+    field: str, version_now: Callable[[], str | None], directory: Path | None = None, timeout: float = WAIT_TIMEOUT_S
 ) -> Applied:
-    """Wait until applied(ack) holds for every running process (each looked at again on every poll)."""
+    """Wait until every running process that follows field (faults or flags) has applied version_now().
+
+    The version is read again on every poll, so a change written by someone else meanwhile is waited for too.
+    A process that follows nothing of the kind (flags None: it evaluates no flags) is left out.
+    """
     began = time.monotonic()
     while True:
-        acks = running(directory)
-        missing = tuple(ack for ack in acks if not applied(ack))
+        target = version_now()
+        following = [ack for ack in running(directory) if getattr(ack, field) is not None]
+        missing = tuple(ack for ack in following if getattr(ack, field) != target)
         elapsed = time.monotonic() - began
         if not missing or elapsed >= timeout:
-            return Applied(elapsed, tuple(ack for ack in acks if ack not in missing), missing)
+            return Applied(elapsed, tuple(ack for ack in following if ack not in missing), missing)
         time.sleep(POLL_S)
+
+
+@dataclass(frozen=True)
+class FlagAgreement:
+    """Which flags version each running process serves, and whether the lab is of one mind."""
+
+    versions: dict[str, tuple[str, ...]]  # version (`none`: no valid flags) -> the processes serving it
+    problems: tuple[str, ...]
+
+    @property
+    def agree(self) -> bool:
+        """True when every process that evaluates flags serves the same version."""
+        return len(self.versions) <= 1 and NO_FILE not in self.versions
+
+    def summary(self) -> str:
+        """One line for a person: the version everyone serves, or who serves what."""
+        if not self.versions:
+            return "flags: no running process evaluates flags"
+        if self.agree:
+            return f"flags: every process serves version {next(iter(self.versions))}"
+        served = "; ".join(f"{version} by {', '.join(labels)}" for version, labels in self.versions.items())
+        why = f" ({'; '.join(self.problems)})" if self.problems else ""
+        return (
+            f"warning: the lab's processes disagree on the flags: {served}{why}; fix the live flags file "
+            "or run `purchase reset`, and restart a process that serves none"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form for /healthz and `purchase status --json`."""
+        return {
+            "agree": self.agree,
+            "versions": {version: list(labels) for version, labels in self.versions.items()},
+            "problems": list(self.problems),
+            "summary": self.summary(),
+        }
+
+
+def flag_agreement(acks: list[Ack]) -> FlagAgreement:
+    """Compare the flags versions the running processes serve (processes that evaluate none are left out)."""
+    versions: dict[str, list[str]] = {}
+    problems = []
+    for ack in acks:
+        if ack.flags is None:
+            continue
+        versions.setdefault(ack.flags, []).append(ack.label)
+        if ack.problem:
+            problems.append(f"{ack.label}: {ack.problem}")
+    return FlagAgreement({version: tuple(labels) for version, labels in versions.items()}, tuple(problems))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from purchase_lab.flags import FlagError
+from purchase_lab.cli.confirm import add_no_wait, confirm
+from purchase_lab.confirm import wait_for_faults, wait_for_flags
+from purchase_lab.flags import FlagError, FlagSettings
 from purchase_lab.lab_reset import reset_lab
 
 
@@ -15,12 +17,14 @@ def register(commands: argparse._SubParsersAction) -> None:
         "reset",
         help="put flags and faults back to their committed defaults",
         description="Restore every live control of the lab in PURCHASE_CONTROL_DIR: the flags as committed in "
-        "flags/flags.json (this also repairs a broken file) and no fault rules. Running processes follow at once.",
+        "flags/flags.json (this also repairs a broken file) and no fault rules. It returns once every running "
+        "process has applied both.",
     )
+    add_no_wait(parser)
     parser.set_defaults(run=reset)
 
 
-def reset(_options: argparse.Namespace) -> int:
+def reset(options: argparse.Namespace) -> int:
     """Run every reset and say what each did."""
     try:
         done = reset_lab()
@@ -28,4 +32,5 @@ def reset(_options: argparse.Namespace) -> int:
         print(f"purchase: the reset did not finish: {error}", file=sys.stderr)
         return 1
     print("\n".join(done))
-    return 0
+    flags_file = FlagSettings.from_env().live_path
+    return confirm(options, [("the flags", lambda: wait_for_flags(flags_file)), ("the faults", wait_for_faults)])

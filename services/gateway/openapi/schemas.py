@@ -174,6 +174,23 @@ SCHEMAS = {
                 opened_total=INTEGER,
             ),
         },
+        flags=obj(
+            ["version", "source", "lab"],
+            version={**STRING, "nullable": True, "description": "The version of the flags this worker serves."},
+            source={**STRING, "nullable": True, "description": "live, last-good, or none (no valid flags)."},
+            lab=obj(
+                ["agree", "versions", "problems", "summary"],
+                agree={**BOOLEAN, "description": "True when every process of the lab serves the same flags."},
+                versions={
+                    "type": "object",
+                    "description": "The processes serving each flags version.",
+                    "additionalProperties": {"type": "array", "items": STRING},
+                },
+                problems={"type": "array", "items": STRING},
+                summary=STRING,
+            ),
+        ),
+        problems={"type": "array", "items": STRING, "description": "Why status is degraded."},
     ),
     "Error": ERROR,
     "FaultRule": obj(["service"], **FAULT_FIELDS, ttl_s=FAULT_TTL),
