@@ -53,9 +53,7 @@ def check_replica_runs(service: str, replica: object, directory: Path | None = N
     where = directory or control_dir()
     if runs:
         listed = ", ".join(str(each) for each in runs)
-        problem = (
-            f"replica={number}: {service} runs as replica {listed} only; target one of those, or leave --replica out"
-        )
+        problem = f"replica={number}: {service} replica {number} is not running; running replicas: {listed}"
     else:
         problem = f"replica={number}: no {service} process is running (none acknowledged in {where}); start it first"
     raise RuleError([problem])

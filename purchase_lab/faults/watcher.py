@@ -58,7 +58,8 @@ class RuleWatcher:
         self.version: str | None = None
         self._acknowledge = acknowledge
         self._loaded: tuple[Rule, ...] = ()
-        self._signature: tuple[int, int, int] | None = None
+        # Never a real file's identity, so the first refresh reads (and acknowledges) even a missing file.
+        self._signature: tuple[int, int, int] | None = (-1, -1, -1)
         self._poll_seconds = poll_seconds
         self._clock = clock
         self._stopping = threading.Event()
