@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -129,3 +130,31 @@ def test_a_process_that_does_not_apply_the_change_is_named_and_the_command_fails
 
     assert result.returncode == 3
     assert f"not applied after 5.0 s by: email-1 (pid {email})" in result.stderr
+
+
+def cart_status(lab: RunningLab) -> int:
+    """The status of GET /api/v1/cart, which asks cart for the user's cart."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{lab.ports['gateway']}/api/v1/cart", headers={"X-User-Id": "u-reconnect"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as reply:
+            return reply.status
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code
+
+
+@pytest.mark.parametrize("how", ["stop", "kill"])
+def test_the_first_call_after_a_dependency_starts_again_succeeds(lab: RunningLab, how: str) -> None:
+    for _ in range(3):
+        assert lab.purchase(how, "cart").returncode == 0
+        down = [cart_status(lab) for _ in range(4)]  # both workers' channels see cart gone
+        # Not waiting for readiness: letting the channels' reconnect backoff grow to its longest, as in a real outage.
+        time.sleep(2.5)
+        assert lab.purchase("start", "cart").returncode == 0
+
+        first = cart_status(lab)
+
+        assert down == [503] * 4
+        assert first == 200
