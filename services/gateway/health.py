@@ -28,7 +28,7 @@ def healthz() -> tuple[dict[str, object], int]:
     been failing: its calls are not made until it has had time to recover.
     """
     flags = live_flags().started()
-    lab = flag_agreement(running())
+    lab = flag_agreement(running(live_flags().path.parent))
     problems = [flags.problem] if flags is not None and flags.problem else []
     problems += [] if lab.agree else [lab.summary()]
     body = {
