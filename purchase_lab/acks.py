@@ -205,14 +205,16 @@ def running(directory: Path | None = None) -> list[Ack]:
 def _alive(lock_path: Path) -> bool:
     """True while a process holds the lock (it cannot be taken now)."""
     try:
-        with lock_path.open("a") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True
-            return False
+        descriptor = os.open(lock_path, os.O_RDONLY)  # never create it: a missing lock means a process that is gone
     except FileNotFoundError:
         return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(descriptor)
+    return False
 
 
 def running_replicas(service: str, directory: Path | None = None) -> list[int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -158,3 +159,56 @@ def test_the_first_call_after_a_dependency_starts_again_succeeds(lab: RunningLab
 
         assert down == [503] * 4
         assert first == 200
+
+
+def admin(lab: RunningLab, method: str, path: str, body: object | None = None) -> tuple[int, dict]:
+    """Call the lab's admin API with the token `purchase up` wrote; return the status and the JSON body."""
+    token = (lab.run_dir / "admin-token").read_text(encoding="utf-8").strip()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{lab.ports['gateway']}/api/v1/admin{path}",
+        data=json.dumps(body).encode() if body is not None else None,
+        method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, json.loads(error.read())
+
+
+def test_the_admin_api_answers_once_every_process_applied_the_change(in_lab: RunningLab) -> None:
+    status, body = admin(in_lab, "POST", "/faults", {"service": "pricing", "error": "UNAVAILABLE"})
+
+    assert status == 201, body
+    assert (body["applied"]["acknowledged"], body["applied"]["processes"], body["applied"]["missing"]) == (True, 5, [])
+    assert products_status(in_lab) == 503
+    status, body = admin(in_lab, "PUT", f"/flags/{LOYALTY}", {"value": "on"})
+    assert (status, body["applied"]["acknowledged"], body["applied"]["processes"]) == (200, True, 3)
+    status, body = admin(in_lab, "POST", "/reset")
+    assert status == 200
+    assert body["applied"]["faults"]["acknowledged"] is True
+    assert products_status(in_lab) == 200
+
+
+def test_the_admin_api_refuses_a_rule_for_a_replica_that_does_not_run(in_lab: RunningLab) -> None:
+    status, body = admin(in_lab, "POST", "/faults", {"service": "pricing", "replica": 3, "error": "INTERNAL"})
+
+    assert status == 422
+    assert body["error"]["problems"] == ["replica=3: pricing replica 3 is not running; running replicas: 1"]
+
+
+def test_status_shows_the_flags_each_process_serves_and_that_they_agree(in_lab: RunningLab) -> None:
+    assert in_lab.purchase("flag", "set", LOYALTY, "on").returncode == 0
+
+    result = in_lab.purchase("status")
+    listed = in_lab.purchase("status", "--json")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    processes = {process["name"]: process for process in json.loads(listed.stdout)["processes"]}
+    version = processes["pricing"]["flags"]
+    assert processes["gateway"]["flags"] == version
+    assert processes["cart"]["flags"] is None
+    assert f"flags: every process serves version {version}" in result.stdout
+    assert json.loads(listed.stdout)["flags"]["agree"] is True
