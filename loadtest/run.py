@@ -166,8 +166,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the load, write the report; exit 0 when the run completed without errors in the users' code."""
     options = parse_args(argv)
     # Stop cleanly on SIGINT even when started with it ignored (as a background job is): `purchase load`
-    # passes its Ctrl-C on as one SIGINT.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    # passes its Ctrl-C, SIGTERM or SIGHUP on as one SIGINT. SIGTERM (sent by the kernel when `purchase load`
+    # dies) and SIGHUP stop it the same way, so the chaos schedule clears its faults whatever ends the run.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.default_int_handler)
     setup_logging("INFO")
     options.out.mkdir(parents=True, exist_ok=True)
     store = FaultStore(options.control_dir or control_dir())

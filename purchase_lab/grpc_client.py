@@ -45,5 +45,8 @@ def create_channel(target: str, service: str, safe_methods: Sequence[str] = ()) 
             # Reconnect quickly after a restart so a recovered service is used within a second.
             ("grpc.initial_reconnect_backoff_ms", 100),
             ("grpc.max_reconnect_backoff_ms", 1000),
+            # Subchannels of our own, not shared with other channels to the same target: a fresh channel opened
+            # after a dependency restarts (services/gateway/reconnect.py) then connects at once, with no backoff.
+            ("grpc.use_local_subchannel_pool", 1),
         ],
     )

@@ -15,6 +15,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from purchase_lab import config
+from purchase_lab.acks import process_acks
 from purchase_lab.faults import FaultServerInterceptor, watch_rules
 from purchase_lab.faults.replicas import claim_replica
 from purchase_lab.processes import exit_with_parent
@@ -81,14 +82,17 @@ def serve(
     except MetricsEndpointError as error:
         sys.exit(f"{name}: {error}")
     claim = claim_replica(name, config.replica())
-    faults = FaultServerInterceptor(name, watch_rules(), claim.number)
+    acks = process_acks()
+    acks.identify(name, claim.number)
+    faults = FaultServerInterceptor(name, watch_rules(acknowledge=True), claim.number)
     if telemetry.enabled:
         faults.injector.listeners.append(fault_listener(telemetry.metrics))
     chain = [*grpc_server_interceptors(telemetry), *interceptors, faults]
     server, port, health_servicer = create_server(address, register, service_names, chain)
+    stopping = threading.Event()
+    acks.on_problem(lambda problem: _report_health(health_servicer, service_names, problem, stopping))
     server.start()
     log.info("%s replica %d listening on %s (port %d)", name, claim.number, address, port)
-    stopping = threading.Event()
 
     def stop(signum: int, _frame: object) -> None:
         if stopping.is_set():
@@ -102,6 +106,18 @@ def serve(
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     server.wait_for_termination()
+    acks.close()
     claim.release()
     telemetry.shutdown()
     log.info("%s stopped", name)
+
+
+def _report_health(
+    health_servicer: health.HealthServicer, service_names: Sequence[str], problem: str, stopping: threading.Event
+) -> None:
+    """NOT_SERVING while the process says it cannot serve (flags never loaded, say), else SERVING."""
+    if stopping.is_set():
+        return
+    status = health_pb2.HealthCheckResponse.NOT_SERVING if problem else health_pb2.HealthCheckResponse.SERVING
+    for service in ("", *service_names):
+        health_servicer.set(service, status)

@@ -1,8 +1,10 @@
 """`purchase fault add|list|remove|clear` and `purchase scenario list|NAME`: change the lab's fault rules live.
 
 The commands edit faults.json in the control dir (PURCHASE_CONTROL_DIR, else <run dir>/control); every
-process of the lab follows that file, so a change reaches them all within about 100 ms. No running
-supervisor is needed: under compose, run them in a container (`docker compose exec gateway purchase ...`).
+process of the lab follows that file, and a command returns once every running process has applied the
+change (`--no-wait`: at once), saying how long that took. A rule for a replica that does not run is
+refused. No running supervisor is needed: under compose, run them in a container (`docker compose exec
+gateway purchase ...`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import json
 import sys
 import time
 
+from purchase_lab.cli.confirm import add_no_wait, confirm
+from purchase_lab.confirm import check_replica_runs, wait_for_faults
 from purchase_lab.faults import SCENARIOS, FaultFileError, FaultStore, Rule, RuleError, UnknownRule, UnknownScenario
 from purchase_lab.faults.rules import DEFAULT_TTL_S, SERVICES
 
@@ -46,19 +50,23 @@ def register(commands: argparse._SubParsersAction) -> None:
     for flag, field, text in RULE_OPTIONS:
         add.add_argument(flag, dest=field, metavar=field.split("_")[0].upper(), help=text)
     add.add_argument("--client", action="store_true", help="inject in the gateway's client for SERVICE instead")
+    add_no_wait(add)
     add.set_defaults(run=add_fault)
     listing = actions.add_parser("list", help="show the active rules")
     listing.add_argument("--json", action="store_true", help="print the rules as JSON")
     listing.set_defaults(run=list_faults)
     remove = actions.add_parser("remove", help="remove one rule by its id")
     remove.add_argument("rule_id", metavar="ID", help="the rule's id, as `fault list` shows it (f-...)")
+    add_no_wait(remove)
     remove.set_defaults(run=remove_fault)
     clear = actions.add_parser("clear", help="remove every rule, or every rule of one service")
     clear.add_argument("service", metavar="SERVICE", nargs="?", help=f"one of {', '.join(SERVICES)}; all if left out")
+    add_no_wait(clear)
     clear.set_defaults(run=clear_faults)
     scenario = commands.add_parser("scenario", help="apply a named lab scenario, or `scenario list` to see them")
     scenario.add_argument("name", metavar="NAME", help=f"list, or one of {', '.join(SCENARIOS)}")
     scenario.add_argument("--ttl", dest="ttl_s", help=f"seconds until its rules expire (default {DEFAULT_TTL_S})")
+    add_no_wait(scenario)
     scenario.set_defaults(run=run_scenario)
 
 
@@ -76,11 +84,18 @@ def add_fault(options: argparse.Namespace) -> int:
     if options.client:
         fields["side"] = "client"
     try:
+        if options.replica and not options.client:
+            check_replica_runs(options.service, options.replica)
         rule = FaultStore().add_rule(**fields)
     except (RuleError, FaultFileError) as error:
         return _refused("the fault was not added", error)
     print(f"added {describe(rule)}")
-    return 0
+    return _applied(options)
+
+
+def _applied(options: argparse.Namespace) -> int:
+    """Wait until every running process follows the rule file (unless --no-wait), saying how long it took."""
+    return confirm(options, [("the change", wait_for_faults)])
 
 
 def list_faults(options: argparse.Namespace) -> int:
@@ -105,7 +120,7 @@ def remove_fault(options: argparse.Namespace) -> int:
     except (UnknownRule, FaultFileError) as error:
         return _refused("nothing was removed", error)
     print(f"removed {describe(rule)}")
-    return 0
+    return _applied(options)
 
 
 def clear_faults(options: argparse.Namespace) -> int:
@@ -115,7 +130,7 @@ def clear_faults(options: argparse.Namespace) -> int:
     except (RuleError, FaultFileError) as error:
         return _refused("nothing was cleared", error)
     print(f"removed {len(removed)} fault(s)", *(f"  {describe(rule)}" for rule in removed), sep="\n")
-    return 0
+    return _applied(options)
 
 
 def run_scenario(options: argparse.Namespace) -> int:
@@ -135,7 +150,7 @@ def run_scenario(options: argparse.Namespace) -> int:
     scenario = SCENARIOS[options.name]
     print(f"{scenario.name}: {scenario.does}", *(f"  added {describe(rule)}" for rule in rules), sep="\n")
     print(f"What to look for: {scenario.student_sees}")
-    return 0
+    return _applied(options)
 
 
 def describe(rule: Rule, now: float | None = None) -> str:

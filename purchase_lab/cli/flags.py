@@ -1,8 +1,9 @@
 """`purchase flag list|set|ramp|employees|user|kill`: take a flag through its rollout, live.
 
 Each command changes the live flags file of the lab in PURCHASE_CONTROL_DIR (default: control/ in
-the run dir, the same one `purchase up` uses); every running process picks the change up within
-about a tenth of a second. Bad input exits with status 2 and says what to do instead.
+the run dir, the same one `purchase up` uses), then returns once every running process serves the
+change (`--no-wait`: at once), saying how long that took. Bad input exits with status 2 and says what
+to do instead.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import sys
 from collections.abc import Callable
 
 from purchase_lab import flags
-from purchase_lab.flags import FlagError, FlagStatus
+from purchase_lab.cli.confirm import add_no_wait, confirm
+from purchase_lab.confirm import wait_for_flags
+from purchase_lab.flags import FlagError, FlagSettings, FlagStatus
 
 FLAG_HELP = f"the flag's name: {', '.join(flags.FLAGS)}"
 ROLLOUT_HELP = "see docs/flags.md for the rollout these commands make"
@@ -81,6 +84,7 @@ def _step(
         name, help=text.replace("%", "%%"), description=text[0].upper() + text[1:] + "; " + ROLLOUT_HELP + "."
     )
     parser.add_argument("flag", metavar="FLAG", help=FLAG_HELP)
+    add_no_wait(parser)
     parser.set_defaults(run=lambda options: _apply(change, options))
     return parser
 
@@ -120,7 +124,7 @@ def _apply(change: Callable[[argparse.Namespace], FlagStatus], options: argparse
     except FlagError as error:
         return _refused(error)
     print(status_line(status))
-    return 0
+    return confirm(options, [("the change", lambda: wait_for_flags(FlagSettings.from_env().live_path))])
 
 
 def _refused(error: FlagError) -> int:

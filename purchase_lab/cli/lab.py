@@ -8,8 +8,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from purchase_lab.cli.confirm import add_no_wait, confirm
 from purchase_lab.config import Settings
-from purchase_lab.flags import FlagError
+from purchase_lab.confirm import wait_for_faults, wait_for_flags
+from purchase_lab.flags import FlagError, FlagSettings
 from purchase_lab.lab_data import DataResetError, reset_data
 from purchase_lab.lab_reset import reset_lab
 
@@ -20,7 +22,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "reset",
         help="put flags and faults back to their committed defaults (--data: empty the shop; --all: both)",
         description="Restore every live control of the lab in PURCHASE_CONTROL_DIR: the flags as committed in "
-        "flags/flags.json (this also repairs a broken file) and no fault rules. Running processes follow at once.",
+        "flags/flags.json (this also repairs a broken file) and no fault rules. It returns once every running "
+        "process has applied both.",
     )
     scope = parser.add_mutually_exclusive_group()
     scope.add_argument(
@@ -29,6 +32,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="empty the shop of the running lab instead: every cart, order and email (flags and faults stay)",
     )
     scope.add_argument("--all", action="store_true", help="both: flags and faults as committed, and an empty shop")
+    add_no_wait(parser)
     parser.set_defaults(run=reset)
 
 
@@ -47,4 +51,7 @@ def reset(options: argparse.Namespace) -> int:
         print(f"purchase: the reset did not finish: {error}", file=sys.stderr)
         return 1
     print("\n".join(done))
-    return 0
+    if options.data:
+        return 0
+    flags_file = FlagSettings.from_env().live_path
+    return confirm(options, [("the flags", lambda: wait_for_flags(flags_file)), ("the faults", wait_for_faults)])

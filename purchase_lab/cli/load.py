@@ -4,20 +4,30 @@
 invariant check on it (`python -m loadtest.check`); `purchase load --ui` starts locust's web UI
 instead; `purchase load-check RUN_DIR` checks a finished run again. Locust runs in processes of its
 own because importing it patches the standard library for gevent. See docs/load.md.
+
+Every child stops with `purchase load`: SIGINT (Ctrl-C), SIGTERM and SIGHUP are caught, even when they
+were ignored when it started (a background job, nohup), and passed on to the child as one SIGINT, so a
+chaos run clears its faults and writes its report; the child gets SIGTERM from the kernel if `purchase
+load` itself dies (PR_SET_PDEATHSIG). Catching them also means the child starts with every signal at its
+default action: an ignored signal would be inherited across exec, a caught one is not.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
 import importlib.util
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 
 from purchase_lab.config import Settings, run_dir
 from purchase_lab.health import http_ok, wait_until
@@ -34,8 +44,44 @@ CHECK_TIMEOUT_S = 300.0
 LAB_START_TIMEOUT_S = 60.0
 
 
+# The signals that stop `purchase load` and, through it, its children.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 class NoLab(RuntimeError):
     """No lab answers where the load should go, and none could be started."""
+
+
+class Stopped(Exception):
+    """`purchase load` received a stop signal (SIGINT, SIGTERM or SIGHUP)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_stopped(signum: int, _frame: FrameType | None) -> None:
+    raise Stopped(signum)
+
+
+@contextmanager
+def stop_signals() -> Iterator[None]:
+    """Turn SIGINT, SIGTERM and SIGHUP into Stopped while inside, whatever their inherited disposition."""
+    previous = {signum: signal.signal(signum, _raise_stopped) for signum in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux for SIGTERM when `purchase load` dies, however it dies.
+
+    A preexec function makes Python fork rather than vfork; `purchase load` runs no threads, so that is safe.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -96,24 +142,45 @@ def child_env(root: Path) -> dict[str, str]:
 
 
 def supervise(command: list[str], env: dict[str, str], timeout_s: float | None) -> int:
-    """Run a child to its end; past timeout_s, or on Ctrl-C, let it stop cleanly (one SIGINT), then kill it.
+    """Run a child to its end; past timeout_s, or on a stop signal, let it stop cleanly (one SIGINT), then kill it.
 
     The child has a session of its own, so a Ctrl-C in the terminal reaches only this process, which
-    passes it on exactly once: a second one could cut short the child's clearing of its faults.
+    passes it on exactly once: a second one could cut short the child's clearing of its faults. A stop
+    signal is raised again as Stopped once the child has stopped. Call it inside stop_signals().
     """
-    with subprocess.Popen(command, env=env, start_new_session=True) as child:
+    with subprocess.Popen(command, env=env, start_new_session=True, preexec_fn=_die_with_parent) as child:
         try:
             return child.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             print(f"purchase: the run is still going after {timeout_s:.0f} s; stopping it", file=sys.stderr)
-        except KeyboardInterrupt:
-            print("purchase: stopping it cleanly; this takes a few seconds", file=sys.stderr)
-        child.send_signal(signal.SIGINT)
+        except Stopped as stopped:
+            print(f"purchase: {stopped}: stopping it cleanly; this takes a few seconds", file=sys.stderr)
+            _stop(child)
+            raise
+        _stop(child)
+        return child.returncode if child.returncode is not None else 1
+
+
+def until_stopped(run: Callable[[], int]) -> int:
+    """run() with SIGINT, SIGTERM and SIGHUP caught; a stop signal ends it with 128 + its number, as shells expect."""
+    with stop_signals():
         try:
-            return child.wait(timeout=STOP_GRACE_S)
+            return run()
+        except Stopped as stopped:
+            return 128 + stopped.signum
+
+
+def _stop(child: subprocess.Popen[bytes]) -> None:
+    """One SIGINT, STOP_GRACE_S to finish, then SIGKILL; more stop signals meanwhile change nothing."""
+    child.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + STOP_GRACE_S
+    while child.poll() is None:
+        try:
+            child.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             child.kill()
-            return child.wait()
+        except Stopped:
+            continue  # asked again: the child is stopping already, and must be let clear its faults
 
 
 def gateway_url(options: argparse.Namespace, settings: Settings) -> str:
@@ -135,7 +202,10 @@ def lab_for_the_run(host: str, start: bool, log_path: Path) -> Iterator[None]:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     print(f"purchase: starting a lab for this run (its log: {log_path})")
     command = [sys.executable, "-m", "purchase_lab.cli", "up"]
-    with log_path.open("w") as log, subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True) as lab:
+    with (
+        log_path.open("w") as log,
+        subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True, preexec_fn=_die_with_parent) as lab,
+    ):
         try:
             try:
                 wait_until(
@@ -153,7 +223,11 @@ def lab_for_the_run(host: str, start: bool, log_path: Path) -> Iterator[None]:
 
 
 def run_load(options: argparse.Namespace) -> int:
-    """A headless run and its invariant check, or the web UI."""
+    """A headless run and its invariant check, or the web UI; a stop signal stops every child first."""
+    return until_stopped(lambda: _run_load(options))
+
+
+def _run_load(options: argparse.Namespace) -> int:
     settings = Settings.from_env()
     host = gateway_url(options, settings)
     try:
@@ -197,7 +271,8 @@ def run_check(options: argparse.Namespace) -> int:
     except FileNotFoundError as error:
         print(f"purchase: {error}", file=sys.stderr)
         return 1
-    return check_run(root, options.run_dir.resolve(), gateway_url(options, Settings.from_env()))
+    host = gateway_url(options, Settings.from_env())
+    return until_stopped(lambda: check_run(root, options.run_dir.resolve(), host))
 
 
 def run_ui(root: Path, host: str, web_host: str, port: int) -> int:

@@ -12,7 +12,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from purchase_lab.config import run_dir
+from purchase_lab.acks import Ack, flag_agreement, running
+from purchase_lab.config import control_dir, run_dir
 from purchase_lab.control import NoLabRunning, Reply, send
 from purchase_lab.topology import SERVICES
 
@@ -23,7 +24,10 @@ ACTIONS = {
     "kill": "kill SERVICE at once (SIGKILL), like a crashed node; it stays down until `purchase start`",
     "restart": "stop SERVICE gracefully, start it again and wait until it is healthy",
 }
-STATUS_EXIT = "exit status: 0 all healthy, 1 no lab running, 3 a process is down or unhealthy"
+STATUS_EXIT = (
+    "exit status: 0 all healthy, 1 no lab running, 3 a process is down or unhealthy, or the processes disagree "
+    "on the flags"
+)
 PROCESS_NAME = re.compile(rf"({'|'.join(SERVICES)})(-[1-9][0-9]?)?")
 NAME_WIDTH = 11
 
@@ -72,17 +76,36 @@ def show_status(options: argparse.Namespace) -> int:
     if reply is None:
         return 1
     processes = reply["processes"]
+    acks = running(control_dir())
+    agreement = flag_agreement(acks)
+    for process in processes:
+        process["flags"] = flags_served(process, acks)
     if options.json:
-        print(json.dumps(reply, indent=2))
+        print(json.dumps({**reply, "flags": agreement.to_dict()}, indent=2))
     else:
         print(f"supervisor pid {reply['supervisor_pid']}, run dir {run_dir()}")
-        print(f"{'SERVICE':<{NAME_WIDTH}}{'STATE':<13}{'PID':<9}{'HEALTH':<11}ADDRESS")
+        print(f"{'SERVICE':<{NAME_WIDTH}}{'STATE':<13}{'PID':<9}{'HEALTH':<11}{'FLAGS':<14}ADDRESS")
         for process in processes:
             health = "healthy" if process["healthy"] else "unhealthy"
             pid = process["pid"] or "-"
             name = process["name"]
-            print(f"{name:<{NAME_WIDTH}}{process['state']:<13}{pid!s:<9}{health:<11}{process['address']}")
-    return 0 if all(p["state"] == "running" and p["healthy"] for p in processes) else 3
+            flags = process["flags"] or "-"
+            print(f"{name:<{NAME_WIDTH}}{process['state']:<13}{pid!s:<9}{health:<11}{flags:<14}{process['address']}")
+        print(agreement.summary())
+    return 0 if all(p["state"] == "running" and p["healthy"] for p in processes) and agreement.agree else 3
+
+
+def flags_served(process: Mapping[str, Any], acks: list[Ack]) -> str | None:
+    """The flags version a process serves (`mixed` when its workers differ); None when it evaluates no flags."""
+    replica = process.get("replica") or 1
+    versions = {
+        ack.flags
+        for ack in acks
+        if ack.service == process["service"] and ack.replica == replica and ack.flags is not None
+    }
+    if not versions:
+        return None
+    return versions.pop() if len(versions) == 1 else "mixed"
 
 
 def act(options: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""`purchase up`: start Redis and every service as local processes and supervise them until Ctrl-C or SIGTERM."""
+"""`purchase up`: start Redis and every service as local processes and supervise them until a stop signal."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "up",
         help="start Redis and every service; Ctrl-C stops them all",
         description="Start Redis, cart, pricing, email and the gateway as local processes, each healthy before "
-        "the next, and keep them under supervision until Ctrl-C or SIGTERM. Ports come from "
+        "the next, and keep them under supervision until Ctrl-C, SIGTERM or SIGHUP. Ports come from "
         "PURCHASE_<SERVICE>_PORT; state lives in PURCHASE_RUN_DIR (default .run).",
     )
     parser.add_argument(
@@ -131,7 +131,9 @@ class _Lab:
 
     def run(self) -> int:
         """Start everything, serve requests until a signal, then stop everything; return the exit status."""
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        # SIGHUP too (a closed terminal); catching all three also gives every child their default action, even
+        # when `purchase up` started with them ignored (nohup, a background job): exec keeps only ignored ones.
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, self._on_signal)
         control = ControlServer(self.path, self._handle)
         control.start()

@@ -18,9 +18,12 @@ from purchase_lab.faults.store import FaultFileError, FaultStore, UnknownRule, f
 from purchase_lab.faults.watcher import RuleWatcher, StaticRules
 
 
-def watch_rules(directory: Path | None = None) -> RuleWatcher:
-    """Start following faults.json in the control directory (the configured one when none is given)."""
-    return RuleWatcher(faults_path(directory)).start()
+def watch_rules(directory: Path | None = None, acknowledge: bool = False) -> RuleWatcher:
+    """Start following faults.json in the control directory (the configured one when none is given).
+
+    With acknowledge, each version applied is recorded in this process's ack file (see purchase_lab/acks.py).
+    """
+    return RuleWatcher(faults_path(directory), acknowledge=acknowledge).start()
 
 
 __all__ = [

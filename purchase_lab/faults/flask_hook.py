@@ -36,7 +36,7 @@ def init_app(
     gateway's client interceptors should share (`injector.source`) so one thread serves the process.
     """
     if source is None:
-        source = RuleWatcher(faults_path()).start()
+        source = RuleWatcher(faults_path(), acknowledge=True).start()
     injector = FaultInjector(service, "server", source, replica, rng)
     app.extensions[EXTENSION] = injector
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Protocol
 
+from purchase_lab.acks import process_acks, text_version
 from purchase_lab.faults.rules import Rule
 from purchase_lab.faults.store import FaultFileError, parse_rules
 
@@ -41,13 +42,24 @@ class RuleWatcher:
 
     `rules` is an empty tuple when nothing is active, so a call through the fault layer costs one check.
     A missing file means no rules; a damaged one is logged and the last good rules stay in force.
+    `version` is the version of the file last applied (see purchase_lab/acks.py); with `acknowledge`, each
+    new version is recorded in this process's ack file once its rules are in force, so controls can wait for it.
     """
 
-    def __init__(self, path: Path, poll_seconds: float = POLL_SECONDS, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        path: Path,
+        poll_seconds: float = POLL_SECONDS,
+        clock: Callable[[], float] = time.time,
+        acknowledge: bool = False,
+    ) -> None:
         self.path = path
         self.rules: tuple[Rule, ...] = ()
+        self.version: str | None = None
+        self._acknowledge = acknowledge
         self._loaded: tuple[Rule, ...] = ()
-        self._signature: tuple[int, int, int] | None = None
+        # Never a real file's identity, so the first refresh reads (and acknowledges) even a missing file.
+        self._signature: tuple[int, int, int] | None = (-1, -1, -1)
         self._poll_seconds = poll_seconds
         self._clock = clock
         self._stopping = threading.Event()
@@ -86,15 +98,21 @@ class RuleWatcher:
             signature: tuple[int, int, int] | None = (status.st_ino, status.st_mtime_ns, status.st_size)
         except FileNotFoundError:
             signature = None
+        version = self.version
         if signature != self._signature:
             # Take the identity again from the file actually read, so a write in between is seen next time.
             self._signature, text = self._read()
-            self._load(text)
+            if self._load(text):
+                version = text_version(text)
         now = self._clock()
         active = tuple(rule for rule in self._loaded if rule.active(now))
         if active != self.rules:
             self.rules = active
             log.info("fault rules active: %s", ", ".join(rule.id for rule in active) or "none")
+        if version != self.version:
+            self.version = version  # only now: the new rules are in force
+            if self._acknowledge:
+                process_acks().record(faults=version)
 
     def _read(self) -> tuple[tuple[int, int, int] | None, str | None]:
         """The file's identity (inode, mtime, size) and text, taken from one open file; (None, None) if missing."""
@@ -105,14 +123,17 @@ class RuleWatcher:
         except FileNotFoundError:
             return None, None
 
-    def _load(self, text: str | None) -> None:
+    def _load(self, text: str | None) -> bool:
+        """Take the rules of text (none when the file is missing); False when it is damaged."""
         if text is None:
             self._loaded = ()
-            return
+            return True
         try:
             self._loaded = parse_rules(text, self.path)
         except FaultFileError as error:
             log.error("%s; keeping the %d rule(s) loaded before", error, len(self._loaded))
+            return False
+        return True
 
     def _spawn(self) -> None:
         self._thread = threading.Thread(target=self._follow, name="fault-rule-watcher", daemon=True)

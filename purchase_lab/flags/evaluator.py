@@ -7,8 +7,13 @@ every POLL_MS and reloads it, so a change reaches every process within about tha
 
 When the live file turns invalid, the provider reports an error but keeps its last good flags, and
 the OpenFeature SDK keeps evaluating them (it only short-circuits NOT_READY and FATAL providers):
-running services go on serving the last good flags. When a flag cannot be evaluated at all, the
-answer is its code default, the safe old behaviour.
+running services go on serving the last good flags. A process that starts while the live file is
+invalid loads the lab's last good copy (see last_good.py) instead; with none, it serves the code defaults
+and says it cannot serve (`problem`), which the gRPC services report as NOT_SERVING. When a flag cannot
+be evaluated at all, the answer is its code default, the safe old behaviour.
+
+Every load is acknowledged with the flags' version in the process's ack file (see purchase_lab/acks.py),
+so controls can wait until every process serves a change, and `purchase status` can show who serves what.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import threading
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from openfeature import api
 from openfeature.client import OpenFeatureClient
@@ -28,10 +34,12 @@ from openfeature.event import EventDetails, ProviderEvent
 from openfeature.exception import OpenFeatureError
 from openfeature.provider import ProviderStatus
 
+from purchase_lab.acks import NO_FILE, document_version, process_acks
 from purchase_lab.flags.context import UserContext
 from purchase_lab.flags.definitions import FLAGS, POLL_MS, FlagSettings, known_flag
 from purchase_lab.flags.document import read_document, seed_live_file
 from purchase_lab.flags.errors import RESET_HINT, InvalidFlagsFile
+from purchase_lab.flags.last_good import last_good_path, load_last_good, save_last_good
 
 logger = logging.getLogger(__name__)
 ChangeListener = Callable[[Sequence[str]], None]
@@ -65,6 +73,10 @@ class FeatureFlags:
         self._reported_healthy = True
         self._reported_flags: set[str] = set()
         self._listeners: list[ChangeListener] = []
+        self.version: str | None = None  # of the flags served; None before any valid load
+        self.source = NO_FILE  # live, last-good, or none
+        self.problem = ""  # why this process cannot serve flags ('' when it can)
+        self._load = self._follow_loads()
 
     @classmethod
     def start(cls, path: Path | None = None, poll_ms: int = POLL_MS) -> FeatureFlags:
@@ -83,6 +95,8 @@ class FeatureFlags:
         # A failed first load leaves the provider in ERROR: the handler added below reports it once.
         with contextlib.suppress(OpenFeatureError):
             api.set_provider_and_wait(provider, flags.domain)
+        if flags.version is None:
+            flags._fall_back()
         flags._client.add_handler(ProviderEvent.PROVIDER_ERROR, flags._on_status)
         flags._client.add_handler(ProviderEvent.PROVIDER_READY, flags._on_status)
         flags._client.add_handler(ProviderEvent.PROVIDER_CONFIGURATION_CHANGED, flags._on_changed)
@@ -98,6 +112,52 @@ class FeatureFlags:
     def healthy(self) -> bool:
         """False while the live file is invalid and the last good flags (or code defaults) are served."""
         return self._client.get_provider_status() == ProviderStatus.READY
+
+    def _follow_loads(self) -> Callable[[dict[str, Any]], None]:
+        """Note every document the provider's file watcher loads; return the provider's own load.
+
+        The flagd provider has no event that says which document it loaded, so its flag store's update
+        (called with each parsed document) is wrapped. openfeature-provider-flagd is pinned exactly for this.
+        """
+        store = self._provider.resolver.connector.flag_store
+        load = store.update
+
+        def update(document: dict[str, Any]) -> None:
+            load(document)
+            self._serving(document, "live")
+            save_last_good(self.path, document)
+
+        store.update = update
+        return load
+
+    def _serving(self, document: dict[str, Any], source: str) -> None:
+        with self._lock:
+            self.version, self.source, self.problem = document_version(document), source, ""
+        process_acks().record(flags=self.version, flags_source=source, problem="")
+
+    def _fall_back(self) -> None:
+        """At start, with the live file invalid: serve the lab's last good flags, or say we cannot serve."""
+        problem = self._file_problem()
+        document = load_last_good(self.path)
+        if document is not None:
+            self._load(document)
+            self._serving(document, "last-good")
+            copy = last_good_path(self.path)
+            logger.error("%s; serving the last good flags from %s (%s)", problem, copy, self.version)
+            self._reported_healthy = False
+            return
+        with self._lock:
+            self.problem = f"no valid flags to serve ({problem})"
+        process_acks().record(flags=NO_FILE, flags_source=NO_FILE, problem=self.problem)
+        logger.error("%s; no last good copy either, so every flag gets its code default: NOT_SERVING", problem)
+        self._reported_healthy = False
+
+    def _file_problem(self) -> str:
+        try:
+            read_document(self.path)
+        except InvalidFlagsFile as error:
+            return str(error)
+        return f"{self.path} could not be loaded; {RESET_HINT}"
 
     def is_enabled(self, key: str, user: UserContext | None) -> bool:
         """The flag's value for this user (None: a caller with no user); the code default on any error."""
@@ -139,14 +199,11 @@ class FeatureFlags:
         if not changed:
             return
         if healthy:
-            logger.info("%s is valid again; serving it", self.path)
+            logger.info("%s is valid again; serving it (%s)", self.path, self.version)
             return
-        try:
-            read_document(self.path)
-            problem = f"{self.path} could not be loaded; {RESET_HINT}"
-        except InvalidFlagsFile as error:
-            problem = str(error)
-        logger.error("%s; meanwhile serving the last good flags", problem)
+        if self.version is None:
+            return  # _fall_back said so at start
+        logger.error("%s; meanwhile serving the last good flags (%s)", self._file_problem(), self.version)
 
     def _on_changed(self, details: EventDetails) -> None:
         with self._lock:

@@ -10,13 +10,15 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
-from purchase_lab.config import ConfigError, Settings
+from purchase_lab.acks import process_acks
+from purchase_lab.config import ConfigError, Settings, replica
 from purchase_lab.logs import configure_logging
 from purchase_lab.processes import exit_with_parent
 from purchase_lab.telemetry import JsonFormatter, TelemetrySettings, setup_telemetry
 from purchase_lab.telemetry.instrument import instrument_redis, telemetry_of
 from purchase_lab.telemetry.workers import remove_workers_directory, start_worker_metrics
 from services.gateway.app import create_app
+from services.gateway.features import live_flags_of
 from services.gateway.resources import EXTENSION
 
 # Seconds in-flight requests get to finish after SIGTERM before workers are killed.
@@ -57,6 +59,7 @@ def close_gateway(_arbiter: Any, worker: Any) -> None:
         return
     if EXTENSION in app.extensions:
         app.extensions[EXTENSION].close()
+    process_acks().close()
     telemetry_of(app).shutdown()
 
 
@@ -109,7 +112,11 @@ class GatewayServer(BaseApplication):
         telemetry = setup_telemetry("gateway")
         instrument_redis(telemetry)
         workers = start_worker_metrics(telemetry)
-        return create_app(self.settings, telemetry=telemetry, metrics=workers.exposition if workers else None)
+        app = create_app(self.settings, telemetry=telemetry, metrics=workers.exposition if workers else None)
+        # Flags start now rather than on first use, so the worker serves and acknowledges them from the start.
+        live_flags_of(app).get()
+        process_acks().identify("gateway", replica())
+        return app
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ import redis
 from flask import Flask, current_app, request
 from purchase.email.v1 import email_pb2
 
+from purchase_lab.acks import flag_agreement, running
 from purchase_lab.breaker import BreakerState
 from purchase_lab.config import Settings, employee_domain
 from purchase_lab.faults import FaultFileError, FaultStore
@@ -105,6 +106,8 @@ def overview() -> dict[str, Any]:
         "edges": [{"from": "gateway", **edge} for edge in EDGES],
         "employee_domain": employee_domain(),
         "fault_options": {"methods": dict(METHODS), "errors": list(GRPC_ERRORS)},
+        # Whether every process serves the same flags (see purchase_lab/acks.py): the console warns when not.
+        "flags": flag_agreement(running(features.live_flags().path.parent)).to_dict(),
     }
 
 

@@ -2,7 +2,8 @@
 
 They live on the admin blueprint, so every route needs the admin token. Each change is the same
 FaultStore call `purchase fault ...` makes, on faults.json in the control dir; every process of the
-lab follows that file within about 100 ms. See docs/faults.md for the rule fields.
+lab follows that file, and each change answers once every running process has applied it, saying so in
+`applied` (see purchase_lab/confirm.py). See docs/faults.md for the rule fields.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, request
 
+from purchase_lab.confirm import check_replica_runs, wait_for_faults
 from purchase_lab.faults import SCENARIOS, FaultFileError, FaultStore, Rule, RuleError, UnknownRule, UnknownScenario
 from services.gateway import inputs
 from services.gateway.admin import bp
@@ -61,21 +63,29 @@ def list_faults() -> dict[str, Any]:
 @bp.post("/faults")
 def add_fault() -> tuple[Response, int]:
     """Add one rule, given as a JSON object of rule fields: 201 with the rule, 422 naming every problem."""
-    rule = _store().add_rule(**inputs.json_object(RULE_EXAMPLE))
-    return jsonify({"fault": rule_payload(rule)}), 201
+    fields = inputs.json_object(RULE_EXAMPLE)
+    if fields.get("replica") not in (None, "") and fields.get("side", "server") == "server":
+        check_replica_runs(str(fields.get("service")), fields["replica"], _store().directory)
+    rule = _store().add_rule(**fields)
+    return jsonify({"fault": rule_payload(rule), "applied": _applied()}), 201
+
+
+def _applied() -> dict[str, Any]:
+    """Wait until every running process follows the rule file, and say how that went."""
+    return wait_for_faults(_store().directory).to_dict()
 
 
 @bp.delete("/faults")
 def clear_faults() -> dict[str, Any]:
     """Remove every rule, or with ?service=pricing every rule of one service."""
     removed = _store().clear(request.args.get("service") or None)
-    return {"removed": [rule_payload(rule) for rule in removed]}
+    return {"removed": [rule_payload(rule) for rule in removed], "applied": _applied()}
 
 
 @bp.delete("/faults/<rule_id>")
 def remove_fault(rule_id: str) -> dict[str, Any]:
     """Remove one rule by its id; 404 when no active rule has it."""
-    return {"removed": rule_payload(_store().remove_rule(rule_id))}
+    return {"removed": rule_payload(_store().remove_rule(rule_id)), "applied": _applied()}
 
 
 @bp.get("/scenarios")
@@ -104,4 +114,4 @@ def apply_scenario(name: str) -> tuple[Response, int]:
     rules = _store().apply_scenario(name, ttl)
     scenario = SCENARIOS[name]
     payload = {"scenario": name, "does": scenario.does, "student_sees": scenario.student_sees}
-    return jsonify({**payload, "faults": [rule_payload(rule) for rule in rules]}), 201
+    return jsonify({**payload, "faults": [rule_payload(rule) for rule in rules], "applied": _applied()}), 201

@@ -1,8 +1,8 @@
 """The admin API's flag routes: list flags, take a rollout step, see what a user gets, reset the lab.
 
 They live on the admin blueprint, so every route needs the admin token. Each change is the same
-function `purchase flag ...` calls, applied to the live file this gateway evaluates; every process
-of the lab picks it up within about a tenth of a second.
+function `purchase flag ...` calls, applied to the live file this gateway evaluates; it answers once
+every running process serves the change, saying so in `applied` (see purchase_lab/confirm.py).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask, Response, request
 
 from purchase_lab import flags as lab_flags
+from purchase_lab.confirm import wait_for_faults, wait_for_flags
 from purchase_lab.flags import (
     CustomTargeting,
     FlagError,
@@ -70,6 +71,11 @@ def _live() -> Path:
     return features.live_flags().path
 
 
+def _changed(status: lab_flags.FlagStatus) -> dict[str, Any]:
+    """The flag's new status, once every running process serves it (`applied` says how that went)."""
+    return {**status.to_dict(), "applied": wait_for_flags(_live()).to_dict()}
+
+
 @bp.get("/flags")
 def list_flags() -> dict[str, Any]:
     """Every flag with its rollout in words, its code default and whether clients see it."""
@@ -80,33 +86,33 @@ def list_flags() -> dict[str, Any]:
 def set_flag(key: str) -> dict[str, Any]:
     """Turn a flag on or off for everyone: {"value": "on"} or {"value": "off"}."""
     value = inputs.required(inputs.json_object(VALUE_EXAMPLE), "value", VALUE_EXAMPLE)
-    return lab_flags.set_flag(key, value, _live()).to_dict()
+    return _changed(lab_flags.set_flag(key, value, _live()))
 
 
 @bp.put("/flags/<key>/ramp")
 def ramp(key: str) -> dict[str, Any]:
     """Turn a flag on for employees plus a sticky percentage of everyone else: {"percent": 10}."""
     percent = inputs.required(inputs.json_object(RAMP_EXAMPLE), "percent", RAMP_EXAMPLE)
-    return lab_flags.ramp(key, percent, _live()).to_dict()
+    return _changed(lab_flags.ramp(key, percent, _live()))
 
 
 @bp.put("/flags/<key>/employees")
 def employees_only(key: str) -> dict[str, Any]:
     """Turn a flag on for employees only."""
-    return lab_flags.employees_only(key, _live()).to_dict()
+    return _changed(lab_flags.employees_only(key, _live()))
 
 
 @bp.post("/flags/<key>/users")
 def add_user(key: str) -> dict[str, Any]:
     """Turn a flag on for one more named user: {"user_id": "u-42"}."""
     user_id = inputs.required(inputs.json_object(USER_EXAMPLE), "user_id", USER_EXAMPLE)
-    return lab_flags.add_user(key, user_id, _live()).to_dict()
+    return _changed(lab_flags.add_user(key, user_id, _live()))
 
 
 @bp.post("/flags/<key>/kill")
 def kill(key: str) -> dict[str, Any]:
     """The kill switch: every process serves the flag's code default at once."""
-    return lab_flags.kill(key, _live()).to_dict()
+    return _changed(lab_flags.kill(key, _live()))
 
 
 @bp.get("/flags/evaluate")
@@ -145,4 +151,10 @@ def reset() -> dict[str, Any]:
             raise Unavailable(
                 "redis", f"{error}; {'nothing' if scope == 'data' else 'only flags and faults'} was reset"
             ) from error
-    return {"reset": done, "flags": [status.to_dict() for status in lab_flags.list_flags(_live())]}
+    body: dict[str, Any] = {"reset": done, "flags": [status.to_dict() for status in lab_flags.list_flags(_live())]}
+    if scope != "data":
+        body["applied"] = {
+            "flags": wait_for_flags(_live()).to_dict(),
+            "faults": wait_for_faults(_live().parent).to_dict(),
+        }
+    return body

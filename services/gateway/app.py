@@ -66,7 +66,7 @@ def create_app(
     if telemetry is not None:
         # First, so that its request span is open before any other hook runs: an injected fault shows on it.
         instrument_flask(app, telemetry, metrics)
-    fault_rules = fault_rules if fault_rules is not None else watch_rules()
+    fault_rules = fault_rules if fault_rules is not None else watch_rules(acknowledge=True)
     downstreams = downstreams or Downstreams.from_settings(settings, fault_rules, telemetry)
     # Connections open on first use, so building the client never waits for Redis.
     email_queue = EmailQueue(

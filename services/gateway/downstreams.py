@@ -7,6 +7,7 @@ dependency that keeps failing is not called at all until it has had time to reco
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from purchase_lab.telemetry.instrument import instrument_channel
 from purchase_lab.telemetry.metrics import DependencyCall
 from services.gateway.errors import CONTRACT_ERRORS, DependencyError
 from services.gateway.inputs import user_metadata
+from services.gateway.reconnect import Restarts
 
 CART_SERVICE = cart_pb2.DESCRIPTOR.services_by_name["CartService"]
 PRICING_SERVICE = pricing_pb2.DESCRIPTOR.services_by_name["PricingService"]
@@ -165,6 +167,7 @@ class Dependency:
         breaker: CircuitBreaker | None = None,
         breaker_methods: Sequence[str] = (),
         metrics: PurchaseMetrics = NO_METRICS,
+        reconnect: Reconnect | None = None,
     ) -> None:
         self.name = name
         self.deadline_seconds = deadline_ms / 1000
@@ -173,6 +176,8 @@ class Dependency:
         self.metrics = metrics
         self._channel = channel
         self._stub = stub
+        self._reconnect = reconnect
+        self._renewing = threading.Lock()
 
     def call(
         self,
@@ -191,6 +196,8 @@ class Dependency:
         metadata defaults to the user of the request being served, so every service evaluates
         feature flags for the same user (see inputs.user_metadata).
         """
+        if self._reconnect is not None and self._reconnect.restarts.happened():
+            self._renew_channel()
         timeout, cut_by_budget = (
             budget.timeout(self.name, method, self.deadline_seconds) if budget else (self.deadline_seconds, False)
         )
@@ -218,9 +225,29 @@ class Dependency:
                 breaker.record_success()
             return response
 
+    def _renew_channel(self) -> None:
+        """Swap in a fresh channel (it connects on the next call); close the old one once its calls are done."""
+        assert self._reconnect is not None
+        with self._renewing:
+            old = self._channel
+            self._channel = self._reconnect.open()
+            self._stub = self._reconnect.stub(self._channel)
+        closer = threading.Timer(2 * self.deadline_seconds + 1, old.close)
+        closer.daemon = True
+        closer.start()
+
     def close(self) -> None:
         """Close the channel; calls after this fail."""
         self._channel.close()
+
+
+@dataclass(frozen=True)
+class Reconnect:
+    """How a dependency notices that its service restarted, and opens a fresh channel and stub to it."""
+
+    restarts: Restarts
+    open: Callable[[], grpc.Channel]
+    stub: Callable[[grpc.Channel], Any]
 
 
 def _pass(breaker: CircuitBreaker, dependency: str, method: str, recorded: DependencyCall) -> None:
@@ -279,15 +306,20 @@ def _dependency(
     name: str, settings: Settings, fault_rules: RuleSource | None, telemetry: Telemetry | None = None
 ) -> Dependency:
     contract = CONTRACTS[name]
-    channel = create_channel(getattr(settings, f"{name}_target"), contract.service.full_name, contract.safe_methods)
-    if fault_rules is not None:
-        faults = FaultClientInterceptor(name, fault_rules)
-        if telemetry is not None and telemetry.enabled:
-            faults.injector.listeners.append(fault_listener(telemetry.metrics))
-        channel = grpc.intercept_channel(channel, faults)
-    if telemetry is not None:
-        # Last, so the client span is outermost: it covers the call's retries and any injected fault.
-        channel = instrument_channel(channel, telemetry)
+
+    def open_channel() -> grpc.Channel:
+        channel = create_channel(getattr(settings, f"{name}_target"), contract.service.full_name, contract.safe_methods)
+        if fault_rules is not None:
+            faults = FaultClientInterceptor(name, fault_rules)
+            if telemetry is not None and telemetry.enabled:
+                faults.injector.listeners.append(fault_listener(telemetry.metrics))
+            channel = grpc.intercept_channel(channel, faults)
+        if telemetry is not None:
+            # Last, so the client span is outermost: it covers the call's retries and any injected fault.
+            channel = instrument_channel(channel, telemetry)
+        return channel
+
+    channel = open_channel()
     return Dependency(
         name,
         channel,
@@ -296,6 +328,7 @@ def _dependency(
         breaker=_breaker(name, settings) if contract.breaker_methods else None,
         breaker_methods=contract.breaker_methods,
         metrics=telemetry.metrics if telemetry is not None else NO_METRICS,
+        reconnect=Reconnect(Restarts(name), open_channel, contract.stub),
     )
 
 

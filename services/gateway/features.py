@@ -38,6 +38,11 @@ class LiveFlags:
         if flags is not None and self._hooks:
             flags.client.add_hooks(self._hooks)
 
+    def started(self) -> FeatureFlags | None:
+        """The FeatureFlags if it has started, else None (nothing is started by asking)."""
+        with self._lock:
+            return self._flags
+
     def get(self) -> FeatureFlags:
         """The running FeatureFlags, started now (seeding the live file) when this is the first use."""
         with self._lock:

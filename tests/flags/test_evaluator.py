@@ -73,6 +73,7 @@ def test_an_invalid_live_file_keeps_the_last_good_flags(
 ) -> None:
     set_flag(LOYALTY_DISCOUNT, "on", flags_path)
     flag_reached(evaluator, LOYALTY_DISCOUNT, ADA, True)
+    served = evaluator.version
 
     flags_path.write_text('{"flags": {"pricing.loyalty_discount": ', encoding="utf-8")  # a bad hand edit
     wait_until(lambda: not evaluator.healthy, "the evaluator noticing the bad file", timeout=2)
@@ -85,15 +86,18 @@ def test_an_invalid_live_file_keeps_the_last_good_flags(
     errors = [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR]
     assert errors == [
         f"{flags_path}: line 1 column 40: Expecting value; fix the file, or run `purchase reset` "
-        "to restore the committed defaults; meanwhile serving the last good flags"
+        f"to restore the committed defaults; meanwhile serving the last good flags ({served})"
     ]
 
 
-def test_a_service_started_on_an_invalid_file_serves_code_defaults_until_it_is_fixed(flags_path: Path) -> None:
+def test_a_service_started_on_an_invalid_file_with_no_good_copy_says_it_cannot_serve(flags_path: Path) -> None:
+    flags_path.parent.mkdir(parents=True, exist_ok=True)
     flags_path.write_text("not json", encoding="utf-8")
     flags = FeatureFlags.start(flags_path)
     try:
         assert flags.healthy is False
+        assert (flags.version, flags.source) == (None, "none")
+        assert flags.problem.startswith(f"no valid flags to serve ({flags_path}: line 1 column 1")
         assert flags.is_enabled(CHECKOUT_FALLBACKS, ADA) is False  # the code default, though git says on
 
         reset(flags_path)
@@ -101,6 +105,27 @@ def test_a_service_started_on_an_invalid_file_serves_code_defaults_until_it_is_f
         flag_reached(flags, CHECKOUT_FALLBACKS, ADA, True)
     finally:
         flags.stop()
+
+
+def test_a_service_started_on_a_broken_file_serves_the_last_good_flags_the_others_serve(
+    evaluator: FeatureFlags, flags_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    set_flag(LOYALTY_DISCOUNT, "on", flags_path)
+    flag_reached(evaluator, LOYALTY_DISCOUNT, ADA, True)
+    flags_path.write_text(flags_path.read_text(encoding="utf-8")[:50], encoding="utf-8")  # truncated
+
+    restarted = FeatureFlags.start(flags_path)
+    try:
+        assert (restarted.version, restarted.source, restarted.problem) == (evaluator.version, "last-good", "")
+        assert restarted.is_enabled(LOYALTY_DISCOUNT, ADA) is True  # as the process that kept running says
+        assert "serving the last good flags from" in caplog.text
+
+        reset(flags_path)
+
+        flag_reached(restarted, LOYALTY_DISCOUNT, ADA, False)
+        assert restarted.source == "live"
+    finally:
+        restarted.stop()
 
 
 def test_asking_for_a_flag_the_code_does_not_define_is_an_error(evaluator: FeatureFlags) -> None:

@@ -147,6 +147,7 @@ class OpsConsole {
       this.flagControls.render(flags.value);
     }
     if (overview.status === "fulfilled") renderTopology(this.topology, overview.value, this.flags);
+    if (overview.status === "fulfilled") showFlagAgreement(byId("flags-disagree"), overview.value.flags);
     if (faults.status === "fulfilled") this.faults.render(faults.value);
     else this.faults.showError(faults.reason);
     if (stats.status === "fulfilled") this.dashboard.update(stats.value);
@@ -160,6 +161,13 @@ class OpsConsole {
     if (byId("connection").textContent !== state) say(byId("connection"), state, failed.length ? "error" : "info");
     byId("updated").textContent = `updated ${clock(Date.now() / 1000)}`;
   }
+}
+
+/** Say so while the lab's processes serve different flags; say nothing while they agree. */
+function showFlagAgreement(notice, agreement) {
+  const text = agreement && !agreement.agree ? agreement.summary : "";
+  notice.hidden = !text;
+  if (notice.textContent !== text) notice.textContent = text;
 }
 
 new OpsConsole();

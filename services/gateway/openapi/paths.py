@@ -184,7 +184,13 @@ PATHS = {
         }
     },
     "/healthz": {
-        "get": {"summary": "Liveness, and this worker's breakers.", "responses": {"200": success("Serving.", "Health")}}
+        "get": {
+            "summary": "Liveness, this worker's breakers, and the flags it and the lab serve.",
+            "responses": {
+                "200": success("Serving.", "Health"),
+                "503": success("This worker has no valid flags to serve.", "Health"),
+            },
+        }
     },
     "/metrics": {
         "get": {

@@ -99,6 +99,10 @@ FLAG_STATUS = obj(
     summary={**STRING, "example": "on for employees + 5% of everyone else"},
     default={**BOOLEAN, "description": "The code default: what everyone gets when the flag is killed."},
     client_visible={**BOOLEAN, "description": "Whether GET /api/v1/features reports it."},
+    applied={
+        "$ref": "#/components/schemas/Applied",
+        "description": "After a change only: whether every running process serves it now.",
+    },
 )
 # A fault rule's fields; docs/faults.md says what each one does.
 FAULT_FIELDS: dict[str, Any] = {
@@ -181,14 +185,38 @@ SCHEMAS = {
                 opened_total=INTEGER,
             ),
         },
+        flags=obj(
+            ["version", "source", "lab"],
+            version={**STRING, "nullable": True, "description": "The version of the flags this worker serves."},
+            source={**STRING, "nullable": True, "description": "live, last-good, or none (no valid flags)."},
+            lab=obj(
+                ["agree", "versions", "problems", "summary"],
+                agree={**BOOLEAN, "description": "True when every process of the lab serves the same flags."},
+                versions={
+                    "type": "object",
+                    "description": "The processes serving each flags version.",
+                    "additionalProperties": {"type": "array", "items": STRING},
+                },
+                problems={"type": "array", "items": STRING},
+                summary=STRING,
+            ),
+        ),
+        problems={"type": "array", "items": STRING, "description": "Why status is degraded."},
     ),
     "Error": ERROR,
     "FaultRule": obj(["service"], **FAULT_FIELDS, ttl_s=FAULT_TTL),
     "Fault": FAULT,
-    "FaultCreated": obj(["fault"], fault=ref("schemas", "Fault")),
+    "Applied": obj(
+        ["acknowledged", "seconds", "processes", "missing"],
+        acknowledged={**BOOLEAN, "description": "True when every running process applied the change."},
+        seconds={"type": "number", "description": "How long the wait for them took."},
+        processes={**INTEGER, "description": "The running processes that follow this control."},
+        missing={"type": "array", "items": STRING, "description": "Those that had not applied it in 5 s."},
+    ),
+    "FaultCreated": obj(["fault", "applied"], fault=ref("schemas", "Fault"), applied=ref("schemas", "Applied")),
     "FaultList": obj(["faults"], faults=FAULTS),
-    "FaultsRemoved": obj(["removed"], removed=FAULTS),
-    "FaultRemoved": obj(["removed"], removed=ref("schemas", "Fault")),
+    "FaultsRemoved": obj(["removed", "applied"], removed=FAULTS, applied=ref("schemas", "Applied")),
+    "FaultRemoved": obj(["removed", "applied"], removed=ref("schemas", "Fault"), applied=ref("schemas", "Applied")),
     "Scenario": obj(
         ["name", "title", "does", "student_sees", "rules"],
         name={**STRING, "example": "email-down"},
@@ -198,7 +226,11 @@ SCHEMAS = {
     ),
     "ScenarioList": obj(["scenarios"], scenarios={"type": "array", "items": ref("schemas", "Scenario")}),
     "ScenarioApplied": obj(
-        ["scenario", "does", "student_sees", "faults"], scenario=STRING, **SCENARIO_TEXT, faults=FAULTS
+        ["scenario", "does", "student_sees", "faults", "applied"],
+        scenario=STRING,
+        **SCENARIO_TEXT,
+        faults=FAULTS,
+        applied=ref("schemas", "Applied"),
     ),
     "Features": obj(["flags"], flags={**FLAG_VALUES, "example": {"pricing.loyalty_discount": False}}),
     "FlagStatus": FLAG_STATUS,
@@ -208,9 +240,10 @@ SCHEMAS = {
     "NamedUser": obj(["user_id"], user_id={**STRING, "example": "u-42"}),
     "FlagEvaluation": obj(["user_id", "employee", "flags"], user_id=STRING, employee=BOOLEAN, flags=FLAG_VALUES),
     "ResetResult": obj(
-        ["reset", "flags"],
+        ["reset", "flags", "applied"],
         reset={"type": "array", "items": STRING, "description": "What each reset did."},
         flags={"type": "array", "items": ref("schemas", "FlagStatus")},
+        applied=obj(["flags", "faults"], flags=ref("schemas", "Applied"), faults=ref("schemas", "Applied")),
     ),
     # The ops console's own admin routes (services/gateway/admin_console.py; docs/console.md).
     "ConsoleOverview": obj(
@@ -219,6 +252,7 @@ SCHEMAS = {
         edges={"type": "array", "items": ref("schemas", "ConsoleEdge")},
         employee_domain={**STRING, "example": "purchase.example"},
         fault_options={"type": "object", "description": "Each service's methods and the gRPC status names."},
+        flags={"type": "object", "description": "Whether every process serves the same flags (agree, summary)."},
     ),
     "ConsoleNode": obj(
         ["name", "status", "detail", "replicas", "faults"],
