@@ -87,22 +87,29 @@ PARSE_ERRORS: list[tuple[type[Exception] | tuple[type[Exception], ...], int, str
 ]
 
 
-def parse_error_response(error: Exception) -> bytes | None:
-    """The whole HTTP response for a request gunicorn could not parse, or None when the error is not one of those."""
+def describe_parse_error(error: Exception) -> tuple[int, str, str, str] | None:
+    """Status, reason, error code and message for a request gunicorn could not parse; None for any other error."""
     # A header the application tried to send is the application's bug, not the client's.
     if isinstance(error, (parse_errors.InvalidResponseHeader, parse_errors.InvalidResponseHeaderName)):
         return None
     for kinds, status, reason, code, message in PARSE_ERRORS:
         if isinstance(error, kinds):
-            body = json.dumps(
-                {"error": {"code": code, "message": message.format(error=str(error)[:200]), "retryable": False}}
-            ).encode()
-            head = (
-                f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n"
-            )
-            return head.encode("latin-1") + body
+            return status, reason, code, message.format(error=str(error)[:200])
     return None
+
+
+def parse_error_response(error: Exception) -> bytes | None:
+    """The whole HTTP response for a request gunicorn could not parse, or None when the error is not one of those."""
+    described = describe_parse_error(error)
+    if described is None:
+        return None
+    status, reason, code, message = described
+    body = json.dumps({"error": {"code": code, "message": message, "retryable": False}}).encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode("latin-1") + body
 
 
 class GatewayWorker(GeventWorker):
