@@ -29,7 +29,8 @@ def raw(lab: Lab, request: bytes) -> tuple[int, dict]:
         while chunk := sock.recv(65536):
             answer += chunk
             head, _, body = answer.partition(b"\r\n\r\n")
-            lengths = [int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")]
+            lines = head.lower().split(b"\r\n")
+            lengths = [int(line.split(b":")[1]) for line in lines if line.startswith(b"content-length")]
             length = lengths[0] if lengths else None
             if length is not None and len(body) >= length:
                 break
