@@ -90,6 +90,8 @@ CONTRACT_ERRORS: dict[grpc.StatusCode, type[ShopError]] = {
     grpc.StatusCode.NOT_FOUND: NotFound,
     grpc.StatusCode.INVALID_ARGUMENT: InvalidValue,
     grpc.StatusCode.FAILED_PRECONDITION: Conflict,
+    # cart.PlaceOrder: the idempotency key already placed an order for other items.
+    grpc.StatusCode.ALREADY_EXISTS: InvalidValue,
 }
 
 HTTP_STATUS: dict[type[ShopError], int] = {

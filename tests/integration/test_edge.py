@@ -160,3 +160,18 @@ def test_fault_list_does_not_crash_on_a_stored_rule_that_is_not_text(tmp_path: P
     )
     with pytest.raises(FaultFileError, match="printable"):
         FaultStore(tmp_path).list_rules()
+
+
+def test_an_idempotency_key_reused_for_another_cart_is_a_422_that_says_so(lab: Lab) -> None:
+    shopper = {"X_User_Id": "edge-reuse", "Idempotency_Key": "reused-key"}
+    assert call(lab, "POST", "/api/v1/cart/items", {"sku": "COF-ETH-250", "quantity": 1}, **shopper).status == 200
+    first = call(lab, "POST", "/api/v1/checkout", **shopper)
+    assert first.status == 201
+    assert call(lab, "POST", "/api/v1/checkout", **shopper).body["order_id"] == first.body["order_id"]
+    assert call(lab, "POST", "/api/v1/cart/items", {"sku": "COF-COL-500", "quantity": 2}, **shopper).status == 200
+
+    reused = call(lab, "POST", "/api/v1/checkout", **shopper)
+
+    assert reused.status == 422
+    assert reused.body["error"]["code"] == "idempotency_key_reused"
+    assert len(call(lab, "GET", "/api/v1/orders", X_User_Id="edge-reuse").body["orders"]) == 1
