@@ -1,9 +1,10 @@
 """`python -m loadtest.soak`: chaos load while each gRPC service is killed in turn and Redis restarts, then the checks.
 
 A lab of its own (Redis and the four services on free ports) takes a locust load with the chaos schedule's
-soft-dependency faults (`python -m loadtest --chaos soft`). Meanwhile `kill -9` hits cart, pricing and email in
-turn, each started again at once, and Redis is stopped and started. For each, the recovery time is how long
-after the process is healthy again a probe checkout succeeds without degrading on it. At the end:
+soft-dependency faults (`python -m loadtest --chaos soft`). Then, under the same load, `kill -9` hits cart,
+pricing and email in turn, each started again at once, and Redis is stopped and started. For each, the
+recovery time is how long after the process is healthy again a probe checkout succeeds without degrading
+on it. For each part:
 
 - the invariant check (`python -m loadtest.check`): no order lost or doubled, no email lost or doubled;
 - no unexpected failed checkout: the checkout table allows a 503 only for a hard dependency (cart, or
@@ -131,7 +132,7 @@ def disrupt(lab: BenchLab, service: str) -> Disruption:
     healthy = time.monotonic()
     disruption.down_s = round(healthy - began, 3)
     while time.monotonic() - healthy < PROBE_TIMEOUT_S:
-        if probe_checkout(f"http://{lab.gateway_address[0]}:{lab.gateway_address[1]}", service):
+        if probe_checkout(lab_url(lab), service):
             disruption.recovery_s = round(time.monotonic() - healthy, 3)
             break
         time.sleep(0.05)
@@ -141,47 +142,70 @@ def disrupt(lab: BenchLab, service: str) -> Disruption:
 def judge_checkouts(load_dir: Path, result: SoakResult) -> None:
     """Count checkouts, find the failures the checkout table does not allow, and the slowest answer."""
     checkouts = [record for record in read_records(load_dir / "journal.jsonl") if record.is_checkout]
-    result.checkouts = len(checkouts)
-    result.slowest_checkout_ms = max((record.ms for record in checkouts), default=0.0)
-    result.unexpected_failures = [
+    result.checkouts += len(checkouts)
+    result.slowest_checkout_ms = max([result.slowest_checkout_ms, *(record.ms for record in checkouts)])
+    result.unexpected_failures += [
         {"user": record.user, "status": record.status, "error": record.error, "dependency": record.dependency}
         for record in checkouts
         if not record.ok and (record.status, record.dependency) not in EXPECTED_FAILURES
     ]
 
 
+def check_invariants(lab: BenchLab, load_dir: Path) -> dict[str, Any]:
+    """The invariant check of one load run (loadtest/check.py), as it wrote it to invariants.json."""
+    command = [sys.executable, "-m", "loadtest.check", str(load_dir), "--host", lab_url(lab)]
+    done = subprocess.run(
+        [*command, "--email-target", lab.target("email")],
+        env={**lab.env, "PYTHONPATH": "."},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    written = load_dir / "invariants.json"
+    invariants = json.loads(written.read_text(encoding="utf-8")) if written.exists() else {}
+    return {"ok": done.returncode == 0 and bool(invariants.get("ok")), **invariants, "output": done.stdout[-2000:]}
+
+
+def lab_url(lab: BenchLab) -> str:
+    """The lab's gateway."""
+    host, port = lab.gateway_address
+    return f"http://{host}:{port}"
+
+
+def run_load(lab: BenchLab, out: Path, chaos: str, duration_s: float, users: int, seed: int) -> subprocess.Popen:
+    """Start `python -m loadtest` against the lab, writing its report to out."""
+    command = [sys.executable, "-m", "loadtest", "--host", lab_url(lab), "--out", str(out), "--chaos", chaos]
+    command += ["--duration", str(duration_s), "--users", str(users), "--seed", str(seed)]
+    command += ["--control-dir", str(lab.control_dir)]
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "load.log").open("w", encoding="utf-8") as log:
+        return subprocess.Popen(command, env={**lab.env, "PYTHONPATH": "."}, stdout=log, stderr=log)
+
+
 def soak(out: Path, duration_s: float, users: int, seed: int) -> SoakResult:
-    """Run the whole soak in a lab of its own; the load's report lands in out/load."""
+    """Run the whole soak in a lab of its own, in two parts of duration_s each.
+
+    First the chaos schedule's soft-dependency faults under load (out/chaos); then, under the same load
+    without injected faults, the kills and the Redis restart (out/kills): recovery is timed while no
+    injected fault can hide it. Each part's journal goes through the invariant check.
+    """
     lab = BenchLab("soak", out / "lab")
     result = SoakResult(budget_ms=lab.settings.checkout.budget_ms)
     lab.start()
     try:
-        host = f"http://{lab.gateway_address[0]}:{lab.gateway_address[1]}"
-        load_dir = out / "load"
-        command = [sys.executable, "-m", "loadtest", "--host", host, "--out", str(load_dir), "--chaos", "soft"]
-        command += ["--duration", str(duration_s), "--users", str(users), "--seed", str(seed)]
-        command += ["--control-dir", str(lab.control_dir)]
-        with (out / "load.log").open("w", encoding="utf-8") as log:
-            load = subprocess.Popen(command, env={**lab.env, "PYTHONPATH": "."}, stdout=log, stderr=log)
-            started = time.monotonic()
-            for service, share in DISRUPTIONS:
-                time.sleep(max(0.0, started + share * duration_s - time.monotonic()))
-                result.disruptions.append(disrupt(lab, service))
-            result.load_exit = load.wait(timeout=duration_s + 120)
-        judge_checkouts(load_dir, result)
-        check_command = [sys.executable, "-m", "loadtest.check", str(load_dir), "--host", host]
-        check = subprocess.run(
-            [*check_command, "--email-target", lab.target("email")],
-            env={**lab.env, "PYTHONPATH": "."},
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        invariants = load_dir / "invariants.json"
-        result.invariants = json.loads(invariants.read_text(encoding="utf-8")) if invariants.exists() else {}
-        result.invariants.setdefault("ok", False)
-        result.invariants["output"] = check.stdout[-2000:] + check.stderr[-2000:]
+        chaos = run_load(lab, out / "chaos", "soft", duration_s, users, seed)
+        result.load_exit = chaos.wait(timeout=duration_s + 120)
+        kills = run_load(lab, out / "kills", "none", duration_s, users, seed)
+        started = time.monotonic()
+        for service, share in DISRUPTIONS:
+            time.sleep(max(0.0, started + share * duration_s - time.monotonic()))
+            result.disruptions.append(disrupt(lab, service))
+        result.load_exit = max(result.load_exit, kills.wait(timeout=duration_s + 120))
+        for part in ("chaos", "kills"):
+            judge_checkouts(out / part, result)
+            result.invariants[part] = check_invariants(lab, out / part)
+        result.invariants["ok"] = all(result.invariants[part]["ok"] for part in ("chaos", "kills"))
     finally:
         lab.stop()
     (out / "soak.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")

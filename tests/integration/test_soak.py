@@ -1,6 +1,6 @@
 """The short soak: chaos load while every gRPC service is killed in turn and Redis restarts, then the checks.
 
-`make soak` runs the long one (loadtest/soak.py). Here the same run, shorter and with fewer users.
+`make soak` runs the long one (loadtest/soak.py). Here the same run, two parts of 30 s with fewer users.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from loadtest.soak import DISRUPTIONS, soak
 
 pytestmark = pytest.mark.integration
 
-DURATION_S = 45
+DURATION_S = 30
 USERS = 8
 
 
@@ -22,7 +22,7 @@ def test_a_short_soak_loses_nothing_and_recovers_from_every_kill(tmp_path: Path)
     result = soak(tmp_path, DURATION_S, USERS, seed=1)
     figures = result.to_dict()
 
-    assert result.load_exit == 0, (tmp_path / "load.log").read_text(encoding="utf-8")[-3000:]
+    assert result.load_exit == 0, (tmp_path / "kills" / "load.log").read_text(encoding="utf-8")[-3000:]
     assert result.checkouts > 20, figures
     assert result.invariants["ok"], result.invariants
     assert result.unexpected_failures == [], figures
