@@ -23,7 +23,7 @@ def test_a_short_soak_loses_nothing_and_recovers_from_every_kill(tmp_path: Path)
     figures = result.to_dict()
 
     assert result.load_exit == 0, (tmp_path / "kills" / "load.log").read_text(encoding="utf-8")[-3000:]
-    assert result.checkouts > 20, figures
+    assert result.checkouts >= 5, figures
     assert result.invariants["ok"], result.invariants
     assert result.unexpected_failures == [], figures
     assert result.slowest_checkout_ms <= result.budget_ms + 500, figures
