@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 
-.PHONY: help venv tools gen run test lint format clean load bench
+.PHONY: help venv tools gen run test lint format clean load bench soak
 
 help:
 	@echo "make run    start Redis and every service as local processes (Ctrl-C stops them all)"
@@ -14,6 +14,7 @@ help:
 	@echo "make gen    regenerate gen/ from protos/"
 	@echo "make load   a bounded locust run against the lab, with a report (docs/load.md)"
 	@echo "make bench  benchmarks: floor, checkout, layer costs, footprint (docs/benchmarks.md)"
+	@echo "make soak   chaos load with every service killed in turn, then the invariants (docs/security.md)"
 
 # The virtualenv, with every Python package pinned by constraints.txt.
 $(STAMP): pyproject.toml constraints.txt
@@ -48,6 +49,13 @@ load: venv gen
 
 bench: venv gen
 	$(BIN)/python -m bench --out artifacts/bench
+
+# Chaos load in a lab of its own while cart, pricing and email are killed in turn and Redis restarts; then the
+# invariant check and the recovery time per service, in artifacts/soak/<time>/soak.json. A short one runs
+# in make test (tests/integration/test_soak.py). More: make soak SOAK_ARGS="--duration 600 --users 40".
+SOAK_ARGS ?=
+soak: venv gen
+	$(BIN)/python -m loadtest.soak $(SOAK_ARGS)
 
 lint: tools
 	$(BIN)/ruff check .

@@ -4,7 +4,9 @@ CLOSED: calls go through; `failure_threshold` failures in a row open the breaker
 OPEN: calls are refused at once (`BreakerOpen`) for `open_seconds`, so the caller's fallback runs
 without waiting for a deadline that will expire anyway.
 HALF_OPEN: after that, one trial call goes through; success closes the breaker, failure opens it
-again. Other calls are refused while the trial is in flight.
+again. Other calls are refused while the trial is in flight. When the dependency reports healthy
+again before open_seconds are up (`dependency_healthy`), the breaker half-opens at once, so recovery
+follows the restart; open_seconds still bounds how long a dependency that stays down is left alone.
 """
 
 from __future__ import annotations
@@ -84,6 +86,12 @@ class CircuitBreaker:
                 self._trial_in_flight = True
                 return
             raise BreakerOpen(self.name, max(0.0, self.open_seconds - waited))
+
+    def dependency_healthy(self) -> None:
+        """The dependency reports healthy again: an open breaker lets the next call through as its trial now."""
+        with self._lock:
+            if self._state is BreakerState.OPEN:
+                self._state = BreakerState.HALF_OPEN
 
     def record_success(self) -> None:
         """The call succeeded: close the breaker."""

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 import sys
 
-from purchase_lab.telemetry.logging import configure_json_logging
+from purchase_lab.telemetry.logging import TextFormatter, configure_json_logging
 
 
 def configure_logging(service: str, level: str = "INFO", log_format: str = "text") -> None:
-    """Send log records to stderr: `LEVEL service logger: message`, or JSON lines with the trace id.
+    """Send log records to stderr: `LEVEL service logger: message [trace_id=... span_id=...]`, or JSON lines.
 
     log_format is Settings.log_format (PURCHASE_LOG_FORMAT): text or json (see docs/observability.md).
     """
@@ -17,7 +17,7 @@ def configure_logging(service: str, level: str = "INFO", log_format: str = "text
         configure_json_logging(service, level)
         return
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(f"%(levelname)s {service} %(name)s: %(message)s"))
+    handler.setFormatter(TextFormatter(service))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -67,6 +67,29 @@ def test_after_the_wait_one_trial_goes_through_and_success_closes(breaker: Circu
     breaker.before_call()
 
 
+def test_a_dependency_healthy_again_half_opens_it_before_the_wait(breaker: CircuitBreaker, clock: FakeClock) -> None:
+    fail(breaker, 3)
+    clock.now += 0.5
+    breaker.dependency_healthy()
+    assert breaker.snapshot().state is BreakerState.HALF_OPEN
+    breaker.before_call()  # the trial, long before the 5 s are up
+    with pytest.raises(BreakerOpen):
+        breaker.before_call()
+    breaker.record_success()
+    assert breaker.snapshot().state is BreakerState.CLOSED
+
+
+def test_healthy_news_neither_closes_a_breaker_nor_touches_a_closed_one(breaker: CircuitBreaker) -> None:
+    breaker.dependency_healthy()
+    assert breaker.snapshot().state is BreakerState.CLOSED
+    fail(breaker, 3)
+    breaker.dependency_healthy()
+    breaker.before_call()
+    breaker.dependency_healthy()  # while the trial is in flight: still only that one call goes through
+    with pytest.raises(BreakerOpen):
+        breaker.before_call()
+
+
 def test_a_failed_trial_opens_it_again_for_a_full_wait(breaker: CircuitBreaker, clock: FakeClock) -> None:
     fail(breaker, 3)
     clock.now += 6.0

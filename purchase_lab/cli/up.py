@@ -94,14 +94,14 @@ def run(options: argparse.Namespace) -> int:
         print(f"purchase: {error}", file=sys.stderr)
         return 1
     with lock:
-        token = ensure_admin_token(directory)
+        ensure_admin_token(directory)
         replicas = {service: count for counts in options.replicas for service, count in counts.items()}
         try:
             supervisor = Supervisor(settings, directory, replicas=replicas)
         except (RedisNotFound, SupervisorError) as error:
             print(f"purchase: {error}", file=sys.stderr)
             return 1
-        return _Lab(supervisor, path, token).run()
+        return _Lab(supervisor, path).run()
 
 
 def ensure_admin_token(directory: Path) -> str:
@@ -112,18 +112,19 @@ def ensure_admin_token(directory: Path) -> str:
     token = os.environ.get("PURCHASE_ADMIN_TOKEN") or secrets.token_urlsafe(18)
     os.environ["PURCHASE_ADMIN_TOKEN"] = token
     path = directory / ADMIN_TOKEN_FILE
-    path.touch(mode=0o600)
-    path.write_text(token + "\n", encoding="utf-8")
+    # Created 0600, and set back to 0600 should an older file have wider permissions.
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as file:
+        file.write(token + "\n")
+    path.chmod(0o600)
     return token
 
 
 class _Lab:
     """The supervisor in the foreground: the control socket, signals, and the loop that runs operations."""
 
-    def __init__(self, supervisor: Supervisor, path: Path, admin_token: str) -> None:
+    def __init__(self, supervisor: Supervisor, path: Path) -> None:
         self.supervisor = supervisor
         self.path = path
-        self.admin_token = admin_token
         self._signal: int | None = None
         self._ops: queue.Queue[Operation] = queue.Queue()
         self._accepting = True
@@ -206,10 +207,10 @@ class _Lab:
     def _announce(self, seconds: float) -> None:
         """Tell the person at the terminal where everything listens and how to control it."""
         addresses = {name: self.supervisor.address(name) for name in self.supervisor.names}
-        print(banner(seconds, addresses, self.path.parent, self.admin_token), flush=True)
+        print(banner(seconds, addresses, self.path.parent), flush=True)
 
 
-def banner(seconds: float, addresses: Mapping[str, str], directory: Path, token: str) -> str:
+def banner(seconds: float, addresses: Mapping[str, str], directory: Path) -> str:
     """What `purchase up` prints once everything is healthy: addresses in start order, the console, the token."""
     width = max(len(name) for name in addresses) + 1
     gateway = addresses["gateway"]
@@ -218,7 +219,9 @@ def banner(seconds: float, addresses: Mapping[str, str], directory: Path, token:
             f"Purchase Lab is up ({seconds:.1f} s). Where everything listens, in start order:",
             *(f"  {name:<{width}}{address}" for name, address in addresses.items()),
             f"Console:  {gateway}/console  (log in with the admin token)",
-            f"Token:    {token}  (also in {directory / ADMIN_TOKEN_FILE}; the admin API wants Authorization: Bearer)",
+            # The token itself is never printed: this output often ends up in a log (docs/security.md).
+            f"Token:    in {directory / ADMIN_TOKEN_FILE} (readable by you only); the console asks for it, the admin "
+            f"API wants Authorization: Bearer $(cat {directory / ADMIN_TOKEN_FILE})",
             f"Try it:   curl {gateway}/api/v1/products",
             "Control:  purchase status | purchase stop|start|kill|restart SERVICE  (from another terminal)",
             "Faults:   purchase fault add|list|clear | purchase scenario list|NAME",

@@ -281,6 +281,11 @@ def _text(value: object, name: str, problems: list[str]) -> str | None:
     if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
         problems.append(f"{name}={value!r}: give a non-empty text of at most {MAX_TEXT} characters")
         return None
+    if not value.isprintable():
+        # A lone surrogate (not printable either) or a control character never matches a real call, and
+        # printing one would crash a terminal's encoder.
+        problems.append(f"{name}={value!r}: give printable Unicode text (no control characters or lone surrogates)")
+        return None
     return value.strip()
 
 

@@ -48,6 +48,25 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class TextFormatter(logging.Formatter):
+    """`LEVEL service logger: message`, then `trace_id=... span_id=...` when logged inside a span."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__(f"%(levelname)s {service} %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as text, ending with its trace and span ids when there are any."""
+        line = super().format(record)
+        span_context = trace.get_current_span().get_span_context()
+        if not span_context.is_valid:
+            return line
+        trace_id, span_id = trace.format_trace_id(span_context.trace_id), trace.format_span_id(span_context.span_id)
+        ids = f"trace_id={trace_id} span_id={span_id}"
+        # After the first line, so a traceback below it stays intact.
+        first, newline, rest = line.partition("\n")
+        return f"{first} {ids}{newline}{rest}"
+
+
 def configure_json_logging(service: str, level: str = "INFO") -> None:
     """Send every log record to stderr as a line of JSON tagged with the service name."""
     handler = logging.StreamHandler(sys.stderr)

@@ -19,10 +19,12 @@ from purchase_lab.config import ConfigError, MetricsPorts, env_str
 # otherwise (0 turns the endpoint off). The gateway serves /metrics on its own HTTP port instead.
 DEFAULT_METRICS_PORTS = dict(vars(MetricsPorts()))
 TRACES_EXPORTERS = ("otlp", "console", "none")
-# The only OTLP exporter installed speaks gRPC (Jaeger and the collector take it on port 4317).
-OTLP_PROTOCOLS = ("grpc",)
+# Prometheus is the lab's pull endpoint (always served, see PURCHASE_*_METRICS_PORT); otlp adds a push.
+METRICS_EXPORTERS = ("otlp", "prometheus", "none")
+# OTLP over gRPC (port 4317: Jaeger, the collector) or over HTTP with protobuf bodies (port 4318).
+OTLP_PROTOCOLS = ("grpc", "http/protobuf")
+DEFAULT_OTLP_PROTOCOL = "grpc"
 ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
-PROTOCOL_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
 RATIO_SAMPLERS = {
     "traceidratio": sampling.TraceIdRatioBased,
     "parentbased_traceidratio": lambda rate: sampling.ParentBased(sampling.TraceIdRatioBased(rate)),
@@ -44,11 +46,15 @@ class TelemetrySettings:
     traces_exporters: tuple[str, ...]
     sampler: sampling.Sampler
     metrics_port: int
+    traces_protocol: str = DEFAULT_OTLP_PROTOCOL
+    metrics_exporters: tuple[str, ...] = ()
+    metrics_protocol: str = DEFAULT_OTLP_PROTOCOL
 
     @classmethod
     def from_env(cls, service: str, env: Mapping[str, str] = os.environ) -> TelemetrySettings:
         """Read OTEL_SDK_DISABLED, OTEL_SERVICE_NAME, OTEL_TRACES_EXPORTER, OTEL_TRACES_SAMPLER(_ARG),
-        the OTLP protocol, and PURCHASE_<SERVICE>_METRICS_PORT; raise ConfigError on a bad value.
+        OTEL_METRICS_EXPORTER, the OTLP protocol of each signal, and PURCHASE_<SERVICE>_METRICS_PORT;
+        raise ConfigError on a bad value.
         """
         return cls(
             enabled=not _flag(env, "OTEL_SDK_DISABLED"),
@@ -56,6 +62,9 @@ class TelemetrySettings:
             traces_exporters=traces_exporters(env),
             sampler=sampler(env),
             metrics_port=MetricsPorts.from_env(env).of(service),
+            traces_protocol=otlp_protocol(env, "traces"),
+            metrics_exporters=metrics_exporters(env),
+            metrics_protocol=otlp_protocol(env, "metrics"),
         )
 
 
@@ -80,15 +89,33 @@ def traces_exporters(env: Mapping[str, str]) -> tuple[str, ...]:
         raise ConfigError(f"OTEL_TRACES_EXPORTER={raw!r}; use {', '.join(TRACES_EXPORTERS)} (or a comma list)")
     if "none" in names:
         return ()
-    if "otlp" in names:
-        for name in PROTOCOL_VARIABLES:
-            protocol = env.get(name)
-            if protocol and protocol not in OTLP_PROTOCOLS:
-                raise ConfigError(
-                    f"{name}={protocol!r} is not supported here; set it to grpc "
-                    "(Jaeger and the OpenTelemetry collector take OTLP/gRPC on port 4317)"
-                )
     return names
+
+
+def metrics_exporters(env: Mapping[str, str]) -> tuple[str, ...]:
+    """The push exporters OTEL_METRICS_EXPORTER names: ("otlp",) or none (the default, prometheus, is pull only).
+
+    Not otlp by default even with an OTLP endpoint set: the observability profile's Jaeger takes spans only.
+    """
+    raw = env_str(env, "OTEL_METRICS_EXPORTER", "prometheus")
+    names = tuple(dict.fromkeys(name.strip().lower() for name in raw.split(",") if name.strip()))
+    unknown = [name for name in names if name not in METRICS_EXPORTERS]
+    if unknown or not names:
+        raise ConfigError(f"OTEL_METRICS_EXPORTER={raw!r}; use {', '.join(METRICS_EXPORTERS)} (or a comma list)")
+    return ("otlp",) if "otlp" in names else ()
+
+
+def otlp_protocol(env: Mapping[str, str], signal: str) -> str:
+    """The OTLP protocol of a signal (traces, metrics): OTEL_EXPORTER_OTLP_<SIGNAL>_PROTOCOL, else the general one."""
+    for name in (f"OTEL_EXPORTER_OTLP_{signal.upper()}_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"):
+        protocol = env.get(name, "").strip().lower()
+        if protocol:
+            if protocol not in OTLP_PROTOCOLS:
+                raise ConfigError(
+                    f"{name}={protocol!r} is not supported; set it to grpc (port 4317) or http/protobuf (port 4318)"
+                )
+            return protocol
+    return DEFAULT_OTLP_PROTOCOL
 
 
 def sampler(env: Mapping[str, str]) -> sampling.Sampler:

@@ -18,7 +18,7 @@ from wsgiref.simple_server import WSGIServer
 from opentelemetry import metrics, trace
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import MetricReader
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import (
@@ -36,8 +36,9 @@ from purchase_lab.telemetry.settings import ENDPOINT_VARIABLES, TelemetrySetting
 log = logging.getLogger(__name__)
 
 METER_NAME = "purchase_lab"
-DEFAULT_OTLP_ENDPOINT = "http://localhost:4317"
-OTLP_EXPORTER_LOGGER = "opentelemetry.exporter.otlp.proto.grpc.exporter"
+# Where the OTLP exporters send when no OTEL_EXPORTER_OTLP_*ENDPOINT says (the SDK's own defaults).
+DEFAULT_OTLP_ENDPOINTS = {"grpc": "http://localhost:4317", "http/protobuf": "http://localhost:4318"}
+OTLP_EXPORTER_LOGGERS = ("opentelemetry.exporter.otlp.proto.grpc.exporter", "opentelemetry.exporter.otlp.proto.http")
 
 
 class MetricsEndpointError(OSError):
@@ -151,8 +152,9 @@ def setup_telemetry(
         resource_attribute_filter=lambda key: key == SERVICE_NAME,
         registry=registry,
     )
+    pushed = [_otlp_metric_reader(settings.metrics_protocol)] if "otlp" in settings.metrics_exporters else []
     meter_provider = MeterProvider(
-        metric_readers=[prometheus, *metric_readers], resource=resource, shutdown_on_exit=False
+        metric_readers=[prometheus, *pushed, *metric_readers], resource=resource, shutdown_on_exit=False
     )
     telemetry = Telemetry(service, tracer_provider, meter_provider, registry, settings.metrics_port)
     if set_global:
@@ -174,15 +176,38 @@ def _span_processors(
     if span_exporter is not None:
         processors.append(SimpleSpanProcessor(span_exporter))
     if "otlp" in settings.traces_exporters:
-        # Imported here: the exporter pulls in protobuf message code no other path needs.
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-
-        endpoint = next((env[name] for name in ENDPOINT_VARIABLES if env.get(name)), DEFAULT_OTLP_ENDPOINT)
-        logging.getLogger(OTLP_EXPORTER_LOGGER).addFilter(_ExportRetryFilter())
-        processors.append(BatchSpanProcessor(ReportingSpanExporter(OTLPSpanExporter(), endpoint)))
+        default = DEFAULT_OTLP_ENDPOINTS[settings.traces_protocol]
+        endpoint = next((env[name] for name in ENDPOINT_VARIABLES if env.get(name)), default)
+        for name in OTLP_EXPORTER_LOGGERS:
+            logging.getLogger(name).addFilter(_ExportRetryFilter())
+        exporter = _otlp_span_exporter(settings.traces_protocol)
+        processors.append(BatchSpanProcessor(ReportingSpanExporter(exporter, endpoint)))
     if "console" in settings.traces_exporters:
         processors.append(BatchSpanProcessor(ConsoleSpanExporter()))
     return processors
+
+
+def _otlp_span_exporter(protocol: str) -> SpanExporter:
+    """The OTLP span exporter of the protocol; it reads its endpoint, headers and timeout from OTEL_* itself."""
+    # Imported here: each exporter pulls in protobuf message code (and HTTP or gRPC clients) no other path needs.
+    if protocol == "http/protobuf":
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
+
+        return HttpSpanExporter()
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
+
+    return GrpcSpanExporter()
+
+
+def _otlp_metric_reader(protocol: str) -> MetricReader:
+    """A reader pushing metrics over OTLP every OTEL_METRIC_EXPORT_INTERVAL ms (the SDK reads it; 60 s by default)."""
+    if protocol == "http/protobuf":
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpMetricExporter
+
+        return PeriodicExportingMetricReader(HttpMetricExporter())
+    from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcMetricExporter
+
+    return PeriodicExportingMetricReader(GrpcMetricExporter())
 
 
 class ReportingSpanExporter(SpanExporter):

@@ -35,6 +35,15 @@ class CartEmpty(CartError):
         super().__init__("the cart is empty; add items before checking out")
 
 
+class IdempotencyKeyReused(CartError):
+    """An idempotency key that placed an order came again with a cart holding other items."""
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(
+            f"this idempotency key already placed order {order_id} for other items; use a new key for a new order"
+        )
+
+
 class OrderNotFound(CartError):
     """The user has no order with this id."""
 

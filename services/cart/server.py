@@ -11,7 +11,14 @@ import redis
 from google.protobuf.message import Message
 from purchase.cart.v1 import cart_pb2, cart_pb2_grpc
 
-from services.cart.errors import CartEmpty, CartError, InvalidInput, ItemNotInCart, OrderNotFound
+from services.cart.errors import (
+    CartEmpty,
+    CartError,
+    IdempotencyKeyReused,
+    InvalidInput,
+    ItemNotInCart,
+    OrderNotFound,
+)
 from services.cart.messages import cart_message, order_message
 from services.cart.store import CartStore
 
@@ -28,6 +35,7 @@ ERROR_STATUS = {
     ItemNotInCart: grpc.StatusCode.NOT_FOUND,
     OrderNotFound: grpc.StatusCode.NOT_FOUND,
     CartEmpty: grpc.StatusCode.FAILED_PRECONDITION,
+    IdempotencyKeyReused: grpc.StatusCode.ALREADY_EXISTS,
 }
 
 RpcMethod = Callable[..., Message]

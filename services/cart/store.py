@@ -27,7 +27,7 @@ import redis
 from redis.client import Pipeline
 
 from services.cart.domain import Cart, CartView, Line, Order, OrderStatus
-from services.cart.errors import CartEmpty, OrderNotFound
+from services.cart.errors import CartEmpty, IdempotencyKeyReused, OrderNotFound
 from services.cart.validation import (
     check_idempotency_key,
     check_order_id,
@@ -121,9 +121,14 @@ class CartStore:
 
         def place(pipe: Pipeline) -> PlacedOrder | None:
             earlier_id = pipe.hget(keys.idempotency, idempotency_key)
-            if earlier_id is not None:
-                return PlacedOrder(_read_order(pipe, keys, earlier_id), replayed=True)
             cart = Cart.from_json(pipe.get(keys.cart))
+            if earlier_id is not None:
+                earlier = _read_order(pipe, keys, earlier_id)
+                # A retry finds the cart emptied by its own placement; a cart holding other items means
+                # the key is being used for a new order, which must not silently get the old one.
+                if cart.lines and _quantities(cart.lines) != _quantities(earlier.lines):
+                    raise IdempotencyKeyReused(earlier.order_id)
+                return PlacedOrder(earlier, replayed=True)
             if not cart.lines:
                 # The two reads may straddle a racing placement with this key. An EXEC tells: WATCH fails
                 # it when either key changed, and the transaction runs place() again (then as a replay).
@@ -212,3 +217,8 @@ def _write_cart(pipe: Pipeline, keys: UserKeys, cart: Cart) -> None:
         pipe.delete(keys.cart)
     else:
         pipe.set(keys.cart, cart.to_json())
+
+
+def _quantities(lines: tuple[Line, ...]) -> dict[str, int]:
+    """How many of each SKU the lines hold."""
+    return {line.sku: line.quantity for line in lines}

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+if __name__ == "__main__":
+    # The gateway serves under gevent (see serving.py). Patching before anything else is imported means no
+    # module holds a lock, queue or thread pool of the unpatched kind, which would block the whole worker.
+    from gevent import monkey
+
+    monkey.patch_all()
+
 import logging
 import sys
 from typing import Any
@@ -20,6 +27,7 @@ from purchase_lab.telemetry.workers import remove_workers_directory, start_worke
 from services.gateway.app import create_app
 from services.gateway.features import live_flags_of
 from services.gateway.resources import EXTENSION
+from services.gateway.serving import worker_options
 
 # Seconds in-flight requests get to finish after SIGTERM before workers are killed.
 GRACEFUL_TIMEOUT_SECONDS = 5
@@ -72,9 +80,9 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
     """gunicorn's settings for the gateway."""
     return {
         "bind": f"{settings.host}:{settings.ports.gateway}",
-        "worker_class": "gthread",
         "workers": settings.gateway_workers,
-        "threads": settings.gateway_threads,
+        # One greenlet per connection, and a deadline on each request head (see serving.py).
+        **worker_options(),
         # No preload: each worker builds its own app, since gRPC channels must not cross a fork.
         "preload_app": False,
         # Several gateways run at once in tests; a shared control socket path would collide.

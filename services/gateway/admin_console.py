@@ -292,8 +292,8 @@ def _read(read: Callable[[], T]) -> T:
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name, "")
-    if not raw:
+    raw = request.args.get(name)
+    if raw is None:
         return default
     if not raw.isdigit() or not low <= int(raw) <= high:
         raise BadRequest(

@@ -17,7 +17,7 @@ from purchase_lab.confirm import check_replica_runs, wait_for_faults
 from purchase_lab.faults import SCENARIOS, FaultFileError, FaultStore, Rule, RuleError, UnknownRule, UnknownScenario
 from services.gateway import inputs
 from services.gateway.admin import bp
-from services.gateway.errors import Conflict, InvalidValue, NotFound, shop_error_response
+from services.gateway.errors import BadRequest, Conflict, InvalidValue, NotFound, shop_error_response
 
 EXTENSION = "purchase_fault_store"
 RULE_EXAMPLE = '{"service": "pricing", "error": "UNAVAILABLE", "rate": 0.5, "ttl_s": 120}'
@@ -78,7 +78,11 @@ def _applied() -> dict[str, Any]:
 @bp.delete("/faults")
 def clear_faults() -> dict[str, Any]:
     """Remove every rule, or with ?service=pricing every rule of one service."""
-    removed = _store().clear(request.args.get("service") or None)
+    service = request.args.get("service")
+    if service == "":
+        # An empty ?service= is a mistake, never a request to remove every rule.
+        raise BadRequest("?service= is empty; name a service such as pricing, or leave it out to remove every rule")
+    removed = _store().clear(service)
     return {"removed": [rule_payload(rule) for rule in removed], "applied": _applied()}
 
 

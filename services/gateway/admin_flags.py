@@ -124,7 +124,8 @@ def evaluate() -> dict[str, Any]:
             "the user_id query parameter is missing; ask as /api/v1/admin/flags/evaluate?user_id=u-42",
             code="missing_parameter",
         )
-    user = UserContext(user_id, request.args.get("email") or None, request.args.get("app_version") or None)
+    # An empty email= or app_version= is refused like any other invalid one (only a missing one means none).
+    user = UserContext(user_id, request.args.get("email"), request.args.get("app_version"))
     values = features.flags().evaluate_all(user, client_visible_only=False)
     return {"user_id": user.user_id, "employee": user.employee, "flags": values}
 

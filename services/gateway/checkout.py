@@ -30,7 +30,7 @@ from purchase_lab.telemetry import PurchaseMetrics, spans
 from purchase_lab.telemetry.metrics import DependencyCall
 from services.gateway.downstreams import NO_METRICS, Budget, BudgetSpent, Downstreams, ShortCircuited, failure_reason
 from services.gateway.email_queue import EmailQueue, EmailQueueError, OutgoingEmail, order_emails
-from services.gateway.errors import CONTRACT_ERRORS, Conflict, DependencyError, Unavailable
+from services.gateway.errors import CONTRACT_ERRORS, Conflict, DependencyError, InvalidValue, Unavailable
 from services.gateway.inputs import User
 
 log = logging.getLogger(__name__)
@@ -216,7 +216,14 @@ class Checkout:
             "PlaceOrder",
             request,
             budget=self.budget,
-            contract_errors={grpc.StatusCode.FAILED_PRECONDITION: cart_empty},
+            contract_errors={
+                grpc.StatusCode.FAILED_PRECONDITION: cart_empty,
+                grpc.StatusCode.ALREADY_EXISTS: InvalidValue(
+                    "this Idempotency-Key already placed an order for other items; send a new key for a new order, "
+                    "or repeat the key only to retry the same checkout",
+                    code="idempotency_key_reused",
+                ),
+            },
         )
 
     def send_emails(self, order: cart_pb2.Order) -> str:

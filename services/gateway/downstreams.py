@@ -306,9 +306,12 @@ def _dependency(
     name: str, settings: Settings, fault_rules: RuleSource | None, telemetry: Telemetry | None = None
 ) -> Dependency:
     contract = CONTRACTS[name]
+    breaker = _breaker(name, settings) if contract.breaker_methods else None
 
     def open_channel() -> grpc.Channel:
         channel = create_channel(getattr(settings, f"{name}_target"), contract.service.full_name, contract.safe_methods)
+        if breaker is not None:
+            _half_open_when_healthy(channel, breaker)
         if fault_rules is not None:
             faults = FaultClientInterceptor(name, fault_rules)
             if telemetry is not None and telemetry.enabled:
@@ -325,11 +328,26 @@ def _dependency(
         channel,
         contract.stub(channel),
         getattr(settings, f"{name}_deadline_ms"),
-        breaker=_breaker(name, settings) if contract.breaker_methods else None,
+        breaker=breaker,
         breaker_methods=contract.breaker_methods,
         metrics=telemetry.metrics if telemetry is not None else NO_METRICS,
         reconnect=Reconnect(Restarts(name), open_channel, contract.stub),
     )
+
+
+def _half_open_when_healthy(channel: grpc.Channel, breaker: CircuitBreaker) -> None:
+    """Half-open the breaker as soon as the channel is READY again.
+
+    The channel checks the service's health (purchase_lab/grpc_client.py), so READY means a replica
+    answers SERVING. Subscribing with try_to_connect keeps the channel reconnecting while the open
+    breaker makes no calls, so a restart is seen within the channel's reconnect backoff.
+    """
+
+    def on_change(state: grpc.ChannelConnectivity) -> None:
+        if state is grpc.ChannelConnectivity.READY:
+            breaker.dependency_healthy()
+
+    channel.subscribe(on_change, try_to_connect=True)
 
 
 def _breaker(name: str, settings: Settings) -> CircuitBreaker:

@@ -13,6 +13,8 @@ import grpc
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from services.gateway.serving import describe_parse_error
+
 log = logging.getLogger(__name__)
 
 # Seconds a client should wait before retrying after a 503.
@@ -88,6 +90,8 @@ CONTRACT_ERRORS: dict[grpc.StatusCode, type[ShopError]] = {
     grpc.StatusCode.NOT_FOUND: NotFound,
     grpc.StatusCode.INVALID_ARGUMENT: InvalidValue,
     grpc.StatusCode.FAILED_PRECONDITION: Conflict,
+    # cart.PlaceOrder: the idempotency key already placed an order for other items.
+    grpc.StatusCode.ALREADY_EXISTS: InvalidValue,
 }
 
 HTTP_STATUS: dict[type[ShopError], int] = {
@@ -163,7 +167,15 @@ def http_error_response(error: HTTPException) -> Response:
 
 
 def unexpected_error_response(error: Exception) -> Response:
-    """Answer a bug with a 500 that says so, and log it with its traceback."""
+    """Answer a bug with a 500 that says so, and log it with its traceback.
+
+    A body gunicorn cannot parse (a broken chunk) surfaces here, while the app reads it: that is the
+    client's error, answered as serving.py answers the request heads gunicorn cannot parse.
+    """
+    described = describe_parse_error(error)
+    if described is not None:
+        status, _reason, code, message = described
+        return error_response(status, code, message)
     log.exception("%s %s failed unexpectedly", request.method, request.path, exc_info=error)
     return error_response(
         500, "internal_error", "the gateway failed unexpectedly; please try again, and report it if it persists"

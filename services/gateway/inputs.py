@@ -6,13 +6,14 @@ while serving it carries the user in its gRPC metadata (see `user_metadata`).
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 from flask import g, has_request_context, request
-from werkzeug.exceptions import BadRequest as WerkzeugBadRequest
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from purchase_lab.flags import InvalidUser, UserContext, check_app_version
 from services.gateway.errors import BadRequest, InvalidValue
@@ -20,10 +21,14 @@ from services.gateway.errors import BadRequest, InvalidValue
 MAX_QUANTITY = 99
 MAX_SKU_LENGTH = 64
 MAX_PROMO_CODE_LENGTH = 32
+# No body of the API nests deeper than a few levels; a deeper one is refused before anything walks it.
+MAX_JSON_DEPTH = 16
 
 _USER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 # Loose on purpose: something@domain.tld without spaces is enough for a lab's pretend mail.
-_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{1,63}")
+# At most 254 characters in all (64 + 1 + 125 + 1 + 63); /openapi.json publishes the same pattern.
+EMAIL_PATTERN = r"[^@\s]{1,64}@[^@\s]{1,125}\.[^@\s]{1,63}"
+_EMAIL = re.compile(EMAIL_PATTERN)
 _IDEMPOTENCY_KEY = re.compile(r"[ -~]{1,128}")
 
 
@@ -59,8 +64,8 @@ def current_user() -> User:
             "starting with a letter or digit",
             code="invalid_header",
         )
-    email = request.headers.get("X-User-Email", "")
-    if email and (len(email) > 254 or not _EMAIL.fullmatch(email)):
+    email = request.headers.get("X-User-Email")
+    if email is not None and not _EMAIL.fullmatch(email):
         raise BadRequest(
             f"X-User-Email {email[:80]!r} is not an email address; send one like ada@example.com, or leave it out",
             code="invalid_header",
@@ -72,8 +77,8 @@ def current_user() -> User:
 
 def app_version() -> str | None:
     """The optional X-App-Version header (the client's version, for feature flags); BadRequest when invalid."""
-    version = request.headers.get("X-App-Version", "")
-    if not version:
+    version = request.headers.get("X-App-Version")
+    if version is None:
         return None
     try:
         return check_app_version(version)
@@ -116,14 +121,63 @@ def idempotency_key() -> str:
 
 
 def json_object(example: str) -> dict[str, Any]:
-    """The request body as a JSON object; BadRequest naming the example when it is anything else."""
+    """The request body as a JSON object; BadRequest naming the example when it is anything else.
+
+    Also refused: a chunked body over the size limit (413, as with Content-Length), nesting deeper than
+    MAX_JSON_DEPTH, and strings that are not Unicode text (a lone UTF-16 surrogate such as "\\ud800").
+    """
+    data = request.get_data(cache=True)
+    limit = request.max_content_length
+    if limit is not None and request.content_length is None and len(data) >= limit:
+        # A chunked body is cut at the limit as it is read, so reaching the limit means it went on.
+        raise RequestEntityTooLarge()
     try:
-        body = request.get_json(force=True)
-    except WerkzeugBadRequest:
+        body = json.loads(data)
+    except RecursionError:
+        raise _too_deep(example) from None
+    except ValueError:
         raise BadRequest(f"the body is not valid JSON; send an object such as {example}", code="invalid_json") from None
     if not isinstance(body, dict):
         raise BadRequest(f"the body is not a JSON object; send one such as {example}", code="invalid_json")
+    check_json_values(body, example)
     return body
+
+
+def check_json_values(body: Any, example: str) -> None:
+    """BadRequest when the parsed body nests deeper than MAX_JSON_DEPTH or holds a string that is not text."""
+    pending: list[tuple[Any, int]] = [(body, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise _too_deep(example)
+        if isinstance(value, dict):
+            pending.extend((key, depth) for key in value)
+            pending.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            pending.extend((item, depth + 1) for item in value)
+        elif isinstance(value, str) and not is_text(value):
+            raise BadRequest(
+                f"a string in the body is not valid Unicode text (it holds a lone UTF-16 surrogate such as "
+                f"\\ud800); send UTF-8 text such as {example}",
+                code="invalid_string",
+            )
+
+
+def is_text(value: str) -> bool:
+    """True when the string can be encoded as UTF-8 (JSON lets a lone surrogate through; protobuf and Redis do not)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _too_deep(example: str) -> BadRequest:
+    return BadRequest(
+        f"the body nests arrays or objects more than {MAX_JSON_DEPTH} levels deep; send a flat object such as "
+        f"{example}",
+        code="too_deep",
+    )
 
 
 def required(body: dict[str, Any], field: str, example: str) -> Any:

@@ -10,6 +10,7 @@ import redis
 from services.cart.domain import OrderStatus
 from services.cart.errors import (
     CartEmpty,
+    IdempotencyKeyReused,
     InvalidAdjustment,
     InvalidInput,
     InvalidQuantity,
@@ -146,11 +147,31 @@ def test_an_empty_cart_cannot_be_ordered(store: CartStore, user_id: str) -> None
 def test_the_same_key_returns_the_same_order_and_changes_nothing(store: CartStore, user_id: str) -> None:
     add_mug(store, user_id)
     first = store.place_order(user_id, "key-1")
-    add_lamp(store, user_id)
 
     again = store.place_order(user_id, "key-1")
 
     assert (again.order, again.replayed) == (first.order, True)
+    assert len(store.list_orders(user_id)) == 1
+
+
+def test_the_same_key_with_the_same_items_in_the_cart_replays(store: CartStore, user_id: str) -> None:
+    add_mug(store, user_id)
+    first = store.place_order(user_id, "key-1")
+    add_mug(store, user_id)
+
+    again = store.place_order(user_id, "key-1")
+
+    assert (again.order, again.replayed) == (first.order, True)
+
+
+def test_a_key_reused_for_a_cart_of_other_items_is_refused_and_changes_nothing(store: CartStore, user_id: str) -> None:
+    add_mug(store, user_id)
+    first = store.place_order(user_id, "key-1")
+    add_lamp(store, user_id)
+
+    with pytest.raises(IdempotencyKeyReused, match=first.order.order_id):
+        store.place_order(user_id, "key-1")
+
     assert [line.sku for line in store.get_cart(user_id).cart.lines] == ["LAMP-2"]
     assert len(store.list_orders(user_id)) == 1
 

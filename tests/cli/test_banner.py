@@ -22,7 +22,7 @@ ADDRESSES = {
 
 
 def test_the_banner_lists_processes_in_start_order_aligned() -> None:
-    lines = banner(1.2, ADDRESSES, Path("/lab/.run"), "tok").splitlines()
+    lines = banner(1.2, ADDRESSES, Path("/lab/.run")).splitlines()
 
     listed = [line for line in lines if line.startswith("  ")]
     assert [line.split()[0] for line in listed] == list(ADDRESSES)
@@ -30,7 +30,7 @@ def test_the_banner_lists_processes_in_start_order_aligned() -> None:
 
 
 def test_the_banner_says_where_the_console_and_the_token_are() -> None:
-    text = banner(1.2, ADDRESSES, Path("/lab/.run"), "tok")
+    text = banner(1.2, ADDRESSES, Path("/lab/.run"))
 
     assert "Console:  http://127.0.0.1:8080/console" in text
-    assert "Token:    tok  (also in /lab/.run/admin-token" in text
+    assert "Token:    in /lab/.run/admin-token (readable by you only)" in text

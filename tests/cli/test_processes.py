@@ -43,6 +43,16 @@ def test_up_prints_where_everything_listens(healthy_lab: RunningLab) -> None:
     assert f"redis    redis://127.0.0.1:{healthy_lab.ports['redis']}" in output
 
 
+def test_the_admin_token_is_in_a_file_only_its_user_reads_and_never_in_the_output(healthy_lab: RunningLab) -> None:
+    token_file = healthy_lab.run_dir / "admin-token"
+    token = token_file.read_text(encoding="utf-8").strip()
+
+    assert token_file.stat().st_mode & 0o777 == 0o600
+    assert len(token) >= 16
+    assert token not in healthy_lab.output()
+    assert f"$(cat {token_file})" in healthy_lab.output()
+
+
 def test_every_process_output_is_prefixed_with_its_name(healthy_lab: RunningLab) -> None:
     lines = healthy_lab.output().splitlines()
 

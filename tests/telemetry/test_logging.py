@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from purchase_lab.telemetry import JsonFormatter, configure_json_logging
+from purchase_lab.telemetry.logging import TextFormatter
 from tests.telemetry.conftest import Recorded
 
 pytestmark = pytest.mark.unit
@@ -69,3 +70,16 @@ def test_configure_json_logging_sends_json_to_stderr(capsys: pytest.CaptureFixtu
 
     written = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
     assert [(entry["service"], entry["message"]) for entry in written] == [("cart", "order placed")]
+
+
+def test_a_text_line_logged_in_a_span_ends_with_its_trace_and_span_ids(recorded: Recorded) -> None:
+    formatter = TextFormatter("cart")
+    tracer = recorded.telemetry.tracer_provider.get_tracer("test")
+    record = logging.LogRecord("cart.store", logging.INFO, __file__, 1, "order %s placed", ("o-1",), None)
+    outside = formatter.format(record)
+    with tracer.start_as_current_span("PlaceOrder") as span:
+        inside = formatter.format(record)
+
+    context = span.get_span_context()
+    assert outside == "INFO cart cart.store: order o-1 placed"
+    assert inside == f"{outside} trace_id={context.trace_id:032x} span_id={context.span_id:016x}"

@@ -56,12 +56,37 @@ def test_the_standard_variables_choose_exporter_sampler_and_port() -> None:
             "OTEL_TRACES_SAMPLER_ARG='10%'; set it to the share of traces to keep, from 0 to 1",
         ),
         (
-            {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"},
-            "OTEL_EXPORTER_OTLP_PROTOCOL='http/protobuf' is not supported here; set it to grpc",
+            {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"},
+            "OTEL_EXPORTER_OTLP_PROTOCOL='http/json' is not supported; set it to grpc .port 4317. or http/protobuf",
         ),
+        ({"OTEL_METRICS_EXPORTER": "statsd"}, "OTEL_METRICS_EXPORTER='statsd'; use otlp, prometheus, none"),
         ({"PURCHASE_EMAIL_METRICS_PORT": "70000"}, "PURCHASE_EMAIL_METRICS_PORT=70000 is out of range"),
     ],
 )
 def test_a_bad_value_fails_naming_the_variable_and_what_to_set(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
         TelemetrySettings.from_env("email", env)
+
+
+@pytest.mark.parametrize(
+    ("env", "traces", "metrics"),
+    [
+        ({}, "grpc", "grpc"),
+        ({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}, "http/protobuf", "http/protobuf"),
+        (
+            {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "http/protobuf"},
+            "grpc",
+            "http/protobuf",
+        ),
+        ({"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf"}, "http/protobuf", "grpc"),
+    ],
+)
+def test_each_signal_takes_its_own_protocol_or_the_general_one(env: dict[str, str], traces: str, metrics: str) -> None:
+    settings = TelemetrySettings.from_env("cart", env)
+
+    assert (settings.traces_protocol, settings.metrics_protocol) == (traces, metrics)
+
+
+def test_metrics_are_pushed_over_otlp_only_when_asked() -> None:
+    assert TelemetrySettings.from_env("cart", {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://x:4317"}).metrics_exporters == ()
+    assert TelemetrySettings.from_env("cart", {"OTEL_METRICS_EXPORTER": "otlp"}).metrics_exporters == ("otlp",)

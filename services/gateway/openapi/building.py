@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.gateway.inputs import EMAIL_PATTERN
+
 JSON = "application/json"
 
 
@@ -37,7 +39,8 @@ PARAMETERS = {
         "in": "header",
         "required": False,
         "description": "Where the user's emails go; defaults to <user id>@example.com.",
-        "schema": {"type": "string", "format": "email"},
+        # The gateway's own check, loose on purpose (see inputs.py); an empty header is refused.
+        "schema": {"type": "string", "pattern": f"^{EMAIL_PATTERN}$"},
     },
     "IdempotencyKey": {
         "name": "Idempotency-Key",
@@ -46,7 +49,7 @@ PARAMETERS = {
         "description": "Chosen by the client; repeating it repeats the same checkout and never orders twice.",
         "schema": {"type": "string", "minLength": 1, "maxLength": 128},
     },
-    "Sku": {"name": "sku", "in": "path", "required": True, "schema": {"type": "string"}},
+    "Sku": {"name": "sku", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[!-~]{1,64}$"}},
     "AppVersion": {
         "name": "X-App-Version",
         "in": "header",

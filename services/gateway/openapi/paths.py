@@ -11,6 +11,12 @@ CONSOLE_WINDOW = {"minimum": 10, "maximum": 900, "default": 300}
 CONSOLE_CHECKOUTS = {"minimum": 1, "maximum": 200, "default": 30}
 CONSOLE_EMAILS = {"minimum": 1, "maximum": 100, "default": 20}
 FLAG = ("FlagKey",)
+# What purchase_lab/flags/context.py accepts for a user (tests/gateway/test_openapi.py compares).
+EVALUATE_PARAMETERS = {
+    "user_id": "^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$",
+    "email": "^[!-?A-~]{1,64}@[A-Za-z0-9.-]{1,189}$",
+    "app_version": "^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$",
+}
 FLAG_ERRORS = ("BadRequest", "NotFound", "Conflict", "Unprocessable")
 # The admin API's rollout steps on /api/v1/admin/flags/{key}<step>: method, summary, request body.
 FLAG_STEPS = {
@@ -39,7 +45,7 @@ PATHS = {
             "200",
             "Cart",
             parameters=(*USER, "Sku"),
-            errors=("BadRequest", "NotFound"),
+            errors=("BadRequest", "NotFound", "Unprocessable"),
         )
     },
     "/api/v1/cart/promo": {
@@ -93,8 +99,8 @@ PATHS = {
                 admin=True,
             ),
             "parameters": [
-                {"name": name, "in": "query", "required": name == "user_id", "schema": STRING}
-                for name in ("user_id", "email", "app_version")
+                {"name": name, "in": "query", "required": name == "user_id", "schema": {**STRING, "pattern": pattern}}
+                for name, pattern in EVALUATE_PARAMETERS.items()
             ],
         }
     },
@@ -119,7 +125,13 @@ PATHS = {
             admin=True,
         ),
         "delete": {
-            **operation("Remove every fault rule, or those of ?service=.", "200", "FaultsRemoved", admin=True),
+            **operation(
+                "Remove every fault rule, or those of ?service=.",
+                "200",
+                "FaultsRemoved",
+                errors=("BadRequest", "Unprocessable"),
+                admin=True,
+            ),
             "parameters": [{"name": "service", "in": "query", "required": False, "schema": FAULT_FIELDS["service"]}],
         },
     },

@@ -66,6 +66,8 @@ CHECKOUT = {
         ),
     ]
 }
+# A string field the gateway refuses when empty or only spaces.
+NON_BLANK = {"minLength": 1, "pattern": "\\S"}
 ERROR = obj(
     ["error"],
     error=obj(
@@ -168,8 +170,12 @@ SCHEMAS = {
     "OrderList": obj(["orders"], orders={"type": "array", "items": ref("schemas", "Order")}),
     "Degradation": DEGRADATION,
     "CheckoutResult": CHECKOUT,
-    "AddItem": obj(["sku", "quantity"], sku=STRING, quantity={"type": "integer", "minimum": 1, "maximum": 99}),
-    "PromoCode": obj(["code"], code={**STRING, "example": "SPRING15"}),
+    "AddItem": obj(
+        ["sku", "quantity"],
+        sku={**STRING, **NON_BLANK, "maxLength": 64},
+        quantity={"type": "integer", "minimum": 1, "maximum": 99},
+    ),
+    "PromoCode": obj(["code"], code={**STRING, **NON_BLANK, "maxLength": 32, "example": "SPRING15"}),
     "Health": obj(
         ["status", "service", "worker", "breakers"],
         status={**STRING, "example": "ok"},
