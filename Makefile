@@ -14,6 +14,7 @@ help:
 	@echo "make gen    regenerate gen/ from protos/"
 	@echo "make load   a bounded locust run against the lab, with a report (docs/load.md)"
 	@echo "make bench  benchmarks: floor, checkout, layer costs, footprint (docs/benchmarks.md)"
+	@echo "make mutate mutation score of the checkout, cart store, outbox, relay, flags, faults, breaker (~30 min)"
 
 # The virtualenv, with every Python package pinned by constraints.txt.
 $(STAMP): pyproject.toml constraints.txt
@@ -48,6 +49,12 @@ load: venv gen
 
 bench: venv gen
 	$(BIN)/python -m bench --out artifacts/bench
+
+# Mutation testing with mutmut, each module against its fast covering tests; not part of `make test`.
+# Report: artifacts/mutate/report.md; survivors are explained in scripts/mutation-triage.toml.
+.PHONY: mutate
+mutate: venv gen
+	$(BIN)/python scripts/mutate.py $(MUTATE_ARGS)
 
 lint: tools
 	$(BIN)/ruff check .
