@@ -1,4 +1,4 @@
-"""The original app's last resort: an order whose email failed is cancelled, and when that fails too the user is told so."""
+"""The original app's last resort: an order whose email failed is cancelled; when that fails too, the user is told."""
 
 from __future__ import annotations
 
