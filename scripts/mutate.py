@@ -42,6 +42,7 @@ class Module:
     strict: bool = False
 
 
+# test_checkout_resilience.py is left out: its tight time windows fail on a loaded machine, which would count as kills.
 MODULES = [
     Module(
         "checkout",
@@ -52,7 +53,7 @@ MODULES = [
             "tests/gateway/test_checkout_errors.py",
             "tests/gateway/test_checkout_breakers.py",
             "tests/gateway/test_checkout_budget_table.py",
-            "tests/gateway/test_checkout_resilience.py",
+            "tests/gateway/test_checkout_cancel.py",
         ),
         strict=True,
     ),
