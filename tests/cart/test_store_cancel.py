@@ -8,8 +8,7 @@ from datetime import UTC
 import pytest
 import redis
 
-from services.cart import store as store_module
-from services.cart.domain import Cart, Line, Order, OrderStatus
+from services.cart.domain import Cart, Order, OrderStatus
 from services.cart.errors import InvalidInput, OrderNotFound
 from services.cart.store import CartStore
 
