@@ -15,6 +15,7 @@ help:
 	@echo "make load   a bounded locust run against the lab, with a report (docs/load.md)"
 	@echo "make bench  benchmarks: floor, checkout, layer costs, footprint (docs/benchmarks.md)"
 	@echo "make soak   chaos load with every service killed in turn, then the invariants (docs/security.md)"
+	@echo "make mutate mutation score of the checkout, cart store, outbox, relay, flags, faults, breaker (~30 min)"
 
 # The virtualenv, with every Python package pinned by constraints.txt.
 $(STAMP): pyproject.toml constraints.txt
@@ -56,6 +57,11 @@ bench: venv gen
 SOAK_ARGS ?=
 soak: venv gen
 	$(BIN)/python -m loadtest.soak $(SOAK_ARGS)
+# Mutation testing with mutmut, each module against its fast covering tests; not part of `make test`.
+# Report: artifacts/mutate/report.md; survivors are explained in scripts/mutation-triage.toml.
+.PHONY: mutate
+mutate: venv gen
+	$(BIN)/python scripts/mutate.py $(MUTATE_ARGS)
 
 lint: tools
 	$(BIN)/ruff check .

@@ -24,6 +24,7 @@ def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace
     parser.add_argument("run_dir", type=Path, help="the directory a load run wrote its report into")
     parser.add_argument("--host", default=f"http://127.0.0.1:{settings.ports.gateway}", help="the gateway's URL")
     parser.add_argument("--email-target", default=settings.email_target, help="host:port of the email service")
+    parser.add_argument("--redis-url", default=settings.redis_url, help="the lab's Redis, to read its stored records")
     parser.add_argument(
         "--email-wait", type=float, default=EMAIL_WAIT_S, help="seconds to wait for queued emails to be delivered"
     )
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         hint = "give the directory of a finished `purchase load`"
         print(f"{run_dir}/journal.jsonl does not exist; {hint}", file=sys.stderr)
         return 2
-    shop = Shop(options.host, options.email_target)
+    shop = Shop(options.host, options.email_target, options.redis_url)
     try:
         result = check(records, shop, options.email_wait)
     except ShopUnreachable as error:

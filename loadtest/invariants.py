@@ -7,9 +7,12 @@
    (nothing, after an order), unless a request that may have changed it got no clear answer.
 3. Every email of a placed order is delivered: its confirmation (and discount email) is in the email
    service's outbox. Queued emails take the gateway's relay a moment, so this waits, within a bound.
+4. What the shop stored agrees with itself, for every user of the run (state.py, check_users): order
+   list, order documents, placed set and idempotency index; no second first-order discount; exactly
+   one email of each kind per order, counted.
 
 Orders and carts are read through the gateway's API, like a client would; the outbox through the
-email service's ListOutbox.
+email service's ListOutbox; the stored records (4) from Redis itself.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
 import grpc
+import redis
 from purchase.email.v1 import email_pb2, email_pb2_grpc
 
 from loadtest.expectations import (
@@ -36,6 +40,7 @@ from loadtest.expectations import (
     order_violations,
 )
 from loadtest.journal import Record
+from loadtest.state import StoredState, check_users
 from purchase_lab.grpc_client import create_channel
 
 EMAIL_SERVICE = "purchase.email.v1.EmailService"
@@ -65,15 +70,27 @@ class ShopUnreachable(RuntimeError):
 class Shop:
     """The shop as the check reads it: orders and carts through the gateway, emails from the outbox."""
 
-    def __init__(self, gateway_url: str, email_target: str) -> None:
+    def __init__(self, gateway_url: str, email_target: str, redis_url: str) -> None:
         self.gateway_url = gateway_url.rstrip("/")
         self.email_target = email_target
+        self.redis_url = redis_url
         self._channel = create_channel(email_target, EMAIL_SERVICE, safe_methods=("ListOutbox",))
         self._email = email_pb2_grpc.EmailServiceStub(self._channel)
+        self._redis = redis.Redis.from_url(redis_url, decode_responses=True, socket_timeout=TIMEOUT_S)
 
     def close(self) -> None:
-        """Close the channel to the email service."""
+        """Close the channel to the email service and the connection to Redis."""
         self._channel.close()
+        self._redis.close()
+
+    def stored(self, users: Iterable[str]) -> StoredState:
+        """The users' records as Redis holds them, checked against each other (state.check_users)."""
+        try:
+            return check_users(self._redis, users)
+        except redis.RedisError as error:
+            raise ShopUnreachable(
+                f"could not read the stored records from {self.redis_url} ({error}); is the lab's Redis running?"
+            ) from None
 
     def get(self, path: str, user: str) -> Any:
         """GET one of the user's resources as JSON; ShopUnreachable when the gateway does not answer 200."""
@@ -186,6 +203,8 @@ def check(records: list[Record], shop: Shop, email_wait_s: float = EMAIL_WAIT_S)
     for user, emails in sorted(missing.items()):
         listed = ", ".join(f"{kind} of {order_id}" for order_id, kind in sorted(emails))
         found.append(Violation("undelivered_email", user, f"not in the outbox after {email_wait_s:.0f} s: {listed}"))
+    stored = shop.stored(expected)
+    found += stored.violations
     emails = sum(len(e.emails) for e in expected.values())
     counts = {
         "users": len(expected),
@@ -196,5 +215,6 @@ def check(records: list[Record], shop: Shop, email_wait_s: float = EMAIL_WAIT_S)
         "carts_not_checkable": sum(1 for e in expected.values() if e.cart is None),
         "emails_expected": emails,
         "emails_delivered": emails - sum(len(m) for m in missing.values()),
+        **stored.counts,
     }
     return InvariantReport(counts, found)

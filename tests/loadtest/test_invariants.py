@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from loadtest.expectations import CONFIRMATION, expectations
 from loadtest.invariants import OUTBOX_LIMIT, Email, check, wait_for_emails
 from loadtest.journal import CHECKOUT, Record
+from loadtest.state import StoredState
 
 pytestmark = pytest.mark.unit
 
@@ -21,6 +23,7 @@ class MemoryShop:
         self._emails = emails
         self._late = late
         self.everyone_calls = 0
+        self.inspected: list[str] = []
 
     def orders(self, user: str) -> list[dict[str, Any]]:
         return self._orders.get(user, [])
@@ -34,6 +37,10 @@ class MemoryShop:
             if self.everyone_calls == 3:
                 self._emails += self._late  # the relay delivers once email is back
         return {email for email in self._emails if user in ("", email.user)}
+
+    def stored(self, users: Iterable[str]) -> StoredState:
+        self.inspected += users  # the stored records themselves are checked against Redis in test_state.py
+        return StoredState({"users_inspected": len(self.inspected)})
 
 
 def placed(user: str, order_id: str) -> Record:
@@ -74,6 +81,7 @@ def test_an_email_that_never_arrives_is_reported_after_the_wait():
     assert [(v.kind, v.user) for v in result.violations] == [("undelivered_email", "u1")]
     assert result.counts["emails_expected"] == 1
     assert result.counts["emails_delivered"] == 0
+    assert shop.inspected == ["u1"]
 
 
 def test_a_lost_order_and_a_delivered_email_are_told_apart():

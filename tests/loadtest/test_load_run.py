@@ -63,7 +63,7 @@ def control_dir(lab: Lab) -> Iterator[Path]:
 @pytest.fixture
 def shop(lab: Lab) -> Iterator[Shop]:
     """The shop as the invariant check reads it."""
-    reader = Shop(lab.gateway_url, lab.target("email"))
+    reader = Shop(lab.gateway_url, lab.target("email"), lab.redis_url)
     yield reader
     reader.close()
 
