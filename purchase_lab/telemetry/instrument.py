@@ -13,16 +13,15 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
-from flask import Flask, Response
+from flask import Flask, Response, request
 from opentelemetry import trace
 from opentelemetry.instrumentation.flask import FlaskInstrumentor
 from opentelemetry.instrumentation.grpc import client_interceptor, server_interceptor
 from opentelemetry.instrumentation.grpc.grpcext import intercept_channel
 from opentelemetry.instrumentation.redis import RedisInstrumentor
-from prometheus_client import CONTENT_TYPE_LATEST
 
 from purchase_lab.telemetry.metrics import PurchaseMetrics
-from purchase_lab.telemetry.setup import Telemetry
+from purchase_lab.telemetry.setup import Encoder, Telemetry, negotiate
 
 EXTENSION = "purchase_telemetry"
 # Only the lab's own services are traced and measured: health checks and reflection would drown them.
@@ -100,11 +99,12 @@ def instrument_channel(channel: grpc.Channel, telemetry: Telemetry) -> grpc.Chan
     return intercept_channel(channel, client_interceptor(tracer_provider=telemetry.tracer_provider, filter_=lab_call))
 
 
-def instrument_flask(app: Flask, telemetry: Telemetry, exposition: Callable[[], bytes] | None = None) -> None:
+def instrument_flask(app: Flask, telemetry: Telemetry, exposition: Callable[[Encoder], bytes] | None = None) -> None:
     """A server span and `http.server.request.duration` per request, and GET /metrics for Prometheus.
 
-    exposition gives the body of /metrics: by default this process's metrics; under gunicorn, every
-    worker's (see workers.py). Keeps telemetry in app.extensions for `telemetry_of(app)`.
+    exposition(encode) gives the body of /metrics: by default this process's metrics; under gunicorn,
+    every worker's (see workers.py). The format follows the scrape's Accept header, as on every other
+    process (see setup.negotiate). Keeps telemetry in app.extensions for `telemetry_of(app)`.
     """
     app.extensions[EXTENSION] = telemetry
     body = exposition or telemetry.exposition
@@ -120,7 +120,9 @@ def instrument_flask(app: Flask, telemetry: Telemetry, exposition: Callable[[], 
         if not telemetry.enabled:
             # Plain text, like the metrics themselves, and past any JSON error handler of the app.
             return Response(METRICS_OFF, status=404, mimetype="text/plain")
-        return Response(body(), mimetype=CONTENT_TYPE_LATEST)
+        encode, content_type = negotiate(request.headers.get("Accept"))
+        # content_type, not mimetype: Flask would append a second charset to the one it carries.
+        return Response(body(encode), content_type=content_type)
 
     app.add_url_rule("/metrics", "metrics", metrics_endpoint, methods=["GET"])
 

@@ -29,6 +29,7 @@ from opentelemetry.sdk.trace.export import (
     SpanExportResult,
 )
 from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest, start_http_server
+from prometheus_client.exposition import choose_encoder
 
 from purchase_lab.telemetry.metrics import PurchaseMetrics
 from purchase_lab.telemetry.settings import ENDPOINT_VARIABLES, TelemetrySettings
@@ -38,6 +39,19 @@ log = logging.getLogger(__name__)
 METER_NAME = "purchase_lab"
 DEFAULT_OTLP_ENDPOINT = "http://localhost:4317"
 OTLP_EXPORTER_LOGGER = "opentelemetry.exporter.otlp.proto.grpc.exporter"
+
+
+# Turns a registry (anything with collect()) into an exposition body.
+Encoder = Callable[[CollectorRegistry], bytes]
+
+
+def negotiate(accept: str | None) -> tuple[Encoder, str]:
+    """The exposition format to answer a scrape with, by its Accept header, and its one Content-Type.
+
+    The same choice the gRPC services' endpoints (prometheus_client's server) make: OpenMetrics when
+    the scraper asks for it, as Prometheus does, else the classic text format, version 0.0.4.
+    """
+    return choose_encoder(accept or "")
 
 
 class MetricsEndpointError(OSError):
@@ -75,9 +89,9 @@ class Telemetry:
         """False for the disabled Telemetry: callers then add no interceptors and no endpoint."""
         return self.registry is not None
 
-    def exposition(self) -> bytes:
-        """This process's metrics in the Prometheus text format."""
-        return generate_latest(self.registry) if self.registry is not None else b""
+    def exposition(self, encode: Encoder = generate_latest) -> bytes:
+        """This process's metrics, in the Prometheus text format unless encode (see negotiate) says otherwise."""
+        return encode(self.registry) if self.registry is not None else b""
 
     def serve_metrics(self, host: str, port: int | None = None) -> int | None:
         """Serve /metrics for Prometheus on host:port in a thread; return the port (None when off).

@@ -22,14 +22,16 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry, generate_latest, start_http_server
 from prometheus_client.metrics_core import Metric
-from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.openmetrics import exposition as openmetrics
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
-from purchase_lab.telemetry.setup import Telemetry
+from purchase_lab.telemetry.setup import Encoder, Telemetry
 
 log = logging.getLogger(__name__)
 
 WORKER_LABEL = "worker"
 PEER_TIMEOUT_SECONDS = 1.0
+OPENMETRICS = "application/openmetrics-text; version=1.0.0"
 # Never through a proxy: the peers are on this host's loopback.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -83,10 +85,14 @@ class WorkerMetrics:
             self._server.server_close()
             self._server = None
 
-    def exposition(self) -> bytes:
-        """Every worker's metrics in one Prometheus text body, each series labelled with its worker."""
-        own = list(text_string_to_metric_families(generate_latest(self._registry).decode()))
-        return generate_latest(_Families(merge_families([(self.worker, own), *self._peer_families()])))
+    def exposition(self, encode: Encoder = generate_latest) -> bytes:
+        """Every worker's metrics in one body, each series labelled with its worker.
+
+        Workers read each other in OpenMetrics, which keeps every family's type (target_info is an info);
+        encode (see setup.negotiate) writes the merged body in the format the scrape asked for.
+        """
+        own = list(text_string_to_metric_families(openmetrics.generate_latest(self._registry).decode()))
+        return encode(_Families(merge_families([(self.worker, own), *self._peer_families()])))
 
     def _peer_families(self) -> Iterable[tuple[str, list[Metric]]]:
         for listing in sorted(self.directory.glob("*.port")):
@@ -95,7 +101,8 @@ class WorkerMetrics:
                 continue
             try:
                 port = int(listing.read_text(encoding="ascii"))
-                with _OPENER.open(f"http://127.0.0.1:{port}/metrics", timeout=PEER_TIMEOUT_SECONDS) as answer:
+                scrape = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers={"Accept": OPENMETRICS})
+                with _OPENER.open(scrape, timeout=PEER_TIMEOUT_SECONDS) as answer:
                     yield worker, list(text_string_to_metric_families(answer.read().decode()))
             except FileNotFoundError:
                 continue  # the worker left between the listing and the read

@@ -15,6 +15,7 @@ from purchase_lab.flags import FeatureFlags
 from purchase_lab.telemetry import Telemetry
 from purchase_lab.telemetry.hooks import fault_listener, rollout_reader
 from purchase_lab.telemetry.instrument import instrument_flask
+from purchase_lab.telemetry.setup import Encoder
 from services.gateway import (
     admin,
     admin_console,
@@ -32,6 +33,7 @@ from services.gateway.checkout_api import fallbacks_enabled
 from services.gateway.downstreams import Downstreams
 from services.gateway.email_queue import EmailQueue, EmailRelay
 from services.gateway.resources import FallbackPolicy, Gateway
+from services.gateway.series import declare_series
 
 MAX_BODY_BYTES = 16 * 1024
 # The queue is written during a checkout, so Redis may cost it at most this long.
@@ -46,7 +48,7 @@ def create_app(
     flags: FeatureFlags | None = None,
     fault_rules: RuleSource | None = None,
     telemetry: Telemetry | None = None,
-    metrics: Callable[[], bytes] | None = None,
+    metrics: Callable[[Encoder], bytes] | None = None,
 ) -> Flask:
     """Build the gateway app; settings default to the environment, downstreams to channels they name.
 
@@ -93,7 +95,8 @@ def create_app(
 
 
 def observe_control_plane(app: Flask, telemetry: Telemetry | None, faults: FaultInjector) -> None:
-    """Count the faults injected into the gateway's requests, and report each flag's ramp."""
+    """Count the faults injected into the gateway's requests, create the series panels read, report each ramp."""
     if telemetry is not None and telemetry.enabled:
         faults.listeners.append(fault_listener(telemetry.metrics))
+        declare_series(telemetry.metrics)
         telemetry.metrics.observe_rollouts(rollout_reader(features.live_flags_of(app).path))

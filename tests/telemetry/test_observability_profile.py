@@ -36,8 +36,8 @@ def exported_sample_names() -> set[str]:
         app.test_client().post("/api/v1/checkout")
         metrics = telemetry.metrics
         metrics.record_rpc("purchase.cart.v1.CartService", "GetCart", "OK", 0.001)
-        with metrics.dependency_call("pricing", "GetAdjustment"):
-            pass
+        with metrics.dependency_call("pricing", "GetAdjustment") as call:
+            call.fallback()
         metrics.record_flag_evaluation("pricing.loyalty_discount", "on", "split")
         metrics.record_funnel("pricing.loyalty_discount", "on", "exposed")
         metrics.record_checkout("placed", fallbacks="on")
@@ -72,7 +72,8 @@ def test_the_dashboard_shows_checkouts_fallbacks_and_the_funnel_against_the_ramp
 
     for metric in ("purchase_checkouts_total", "purchase_feature_funnel_total", "purchase_flag_rollout_percent"):
         assert metric in exprs
-    assert 'outcome="fallback"' in exprs
+    assert "purchase_dependency_fallbacks_total" in exprs
+    assert 'caller="relay"' in exprs
 
 
 def test_prometheus_scrapes_every_service_on_its_metrics_port() -> None:

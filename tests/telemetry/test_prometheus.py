@@ -13,12 +13,14 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from prometheus_client.metrics_core import Metric
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
 from prometheus_client.parser import text_string_to_metric_families
 from purchase.pricing.v1 import pricing_pb2
 
 from purchase_lab.ports import free_port
 from purchase_lab.telemetry import MetricsEndpointError, Telemetry, setup_telemetry
 from purchase_lab.telemetry.instrument import instrument_flask
+from purchase_lab.telemetry.setup import negotiate
 from purchase_lab.telemetry.workers import WorkerMetrics, start_worker_metrics, workers_directory
 from tests.telemetry.conftest import Recorded
 from tests.telemetry.shop import start_pricing
@@ -83,6 +85,43 @@ def test_the_gateways_metrics_route_has_red_per_http_route(recorded: Recorded) -
     assert not [span for span in recorded.spans() if span.name == "GET /metrics"]
 
 
+# What Prometheus 2 sends; it prefers OpenMetrics.
+PROMETHEUS_ACCEPT = (
+    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
+    "text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+)
+OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores"
+TEXT = "text/plain; version=0.0.4; charset=utf-8"
+
+
+@pytest.mark.parametrize(("accept", "content_type"), [(PROMETHEUS_ACCEPT, OPENMETRICS), (None, TEXT)])
+def test_every_endpoint_negotiates_the_same_format_with_one_content_type(
+    recorded: Recorded, accept: str | None, content_type: str
+) -> None:
+    app = Flask(__name__)
+    instrument_flask(app, recorded.telemetry)
+    recorded.telemetry.metrics.declare_checkouts()
+    headers = {"Accept": accept} if accept else {}
+    route = app.test_client().get("/metrics", headers=headers)
+    port = recorded.telemetry.serve_metrics("127.0.0.1", free_port())
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers=headers)
+    with urllib.request.urlopen(request, timeout=2) as answer:
+        served = answer.headers.get_all("Content-Type")
+        served_body = answer.read().decode()
+
+    assert route.headers.getlist("Content-Type") == served == [content_type]
+    # The same families, with the same types, whichever endpoint answered.
+    assert _types(route.get_data(as_text=True), content_type) == _types(served_body, content_type)
+    assert _types(served_body, content_type)["purchase_checkouts"] == "counter"
+
+
+def _types(body: str, content_type: str) -> dict[str, str]:
+    parse = (
+        openmetrics_families if content_type.startswith("application/openmetrics") else text_string_to_metric_families
+    )
+    return {family.name: family.type for family in parse(body)}
+
+
 @pytest.fixture
 def two_workers(tmp_path: Path) -> Iterator[tuple[Telemetry, WorkerMetrics, Telemetry, WorkerMetrics]]:
     first = setup_telemetry("gateway", {}, set_global=False)
@@ -108,8 +147,12 @@ def test_any_worker_answers_metrics_for_every_worker(two_workers, tmp_path: Path
     def checkouts(scraped: dict[str, Metric]) -> set[tuple[str, str, float]]:
         return {(s.labels["worker"], s.labels["result"], s.value) for s in scraped["purchase_checkouts"].samples}
 
+    encode, _content_type = negotiate(PROMETHEUS_ACCEPT)
+    in_openmetrics = {family.name: family for family in openmetrics_families(first_worker.exposition(encode).decode())}
+
     expected = {("101", "placed", 1), ("102", "placed", 1), ("102", "failed", 1)}
-    assert checkouts(from_first) == checkouts(from_second) == expected
+    assert checkouts(from_first) == checkouts(from_second) == checkouts(in_openmetrics) == expected
+    assert in_openmetrics["target"].type == "info"
 
 
 def test_a_worker_that_left_is_dropped_from_the_scrape(two_workers, tmp_path: Path) -> None:
