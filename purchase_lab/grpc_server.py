@@ -84,7 +84,7 @@ def serve(
     faults = FaultServerInterceptor(name, watch_rules(), claim.number)
     if telemetry.enabled:
         faults.injector.listeners.append(fault_listener(telemetry.metrics))
-    chain = [*grpc_server_interceptors(telemetry), *interceptors, faults]
+    chain = [*grpc_server_interceptors(telemetry, service_names), *interceptors, faults]
     server, port, health_servicer = create_server(address, register, service_names, chain)
     server.start()
     log.info("%s replica %d listening on %s (port %d)", name, claim.number, address, port)

@@ -54,6 +54,16 @@ CHECKOUT_RESULTS = ("placed", "degraded", "replayed", "failed", "rejected")
 # The variants of the lab's boolean flags, the only ones there are.
 VARIANTS = ("on", "off")
 RPC_SYSTEM = "grpc"
+# The status codes that say the service failed; the others (NOT_FOUND, INVALID_ARGUMENT...) are answers.
+SERVER_FAILURES = (
+    "UNKNOWN",
+    "DEADLINE_EXCEEDED",
+    "RESOURCE_EXHAUSTED",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+)
 
 RolloutReader = Callable[[], Mapping[str, float]]
 
@@ -72,6 +82,12 @@ class PurchaseMetrics:
             unit="s",
             description="gRPC calls served, by service, method and status code: rate, errors and duration",
             explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+        )
+        self.rpc_server_calls = meter.create_counter(
+            "purchase.rpc.server.calls",
+            unit="{call}",
+            description="gRPC calls served, by service, method and status code: created at 0 for OK and every "
+            "server failure, so an error rate counts the first error",
         )
         self.dependency_calls = meter.create_counter(
             "purchase.dependency.calls",
@@ -110,7 +126,15 @@ class PurchaseMetrics:
 
     def record_rpc(self, service: str, method: str, status: str, seconds: float) -> None:
         """One gRPC call served: its service (full name), method, status code name and duration."""
-        self.rpc_server_duration.record(seconds, rpc_attributes(service, method, status))
+        attributes = rpc_attributes(service, method, status)
+        self.rpc_server_calls.add(1, attributes)
+        self.rpc_server_duration.record(seconds, attributes)
+
+    def declare_rpcs(self, service: str, methods: Iterable[str]) -> None:
+        """Create a served service's call series at 0: each method, OK and each server failure."""
+        for method in methods:
+            for status in ("OK", *SERVER_FAILURES):
+                self.rpc_server_calls.add(0, rpc_attributes(service, method, status))
 
     def dependency_call(self, dependency: str, method: str) -> DependencyCall:
         """A context for one call to a dependency; see DependencyCall."""

@@ -43,6 +43,8 @@ OTLP_EXPORTER_LOGGER = "opentelemetry.exporter.otlp.proto.grpc.exporter"
 
 # Turns a registry (anything with collect()) into an exposition body.
 Encoder = Callable[[CollectorRegistry], bytes]
+# Answers a scrape: its Accept header -> the body and its Content-Type.
+Scraper = Callable[[str | None], tuple[bytes, str]]
 
 
 def negotiate(accept: str | None) -> tuple[Encoder, str]:
@@ -92,6 +94,11 @@ class Telemetry:
     def exposition(self, encode: Encoder = generate_latest) -> bytes:
         """This process's metrics, in the Prometheus text format unless encode (see negotiate) says otherwise."""
         return encode(self.registry) if self.registry is not None else b""
+
+    def scrape(self, accept: str | None = None) -> tuple[bytes, str]:
+        """This process's metrics in the format a scrape's Accept header asks for, and its Content-Type."""
+        encode, content_type = negotiate(accept)
+        return self.exposition(encode), content_type
 
     def serve_metrics(self, host: str, port: int | None = None) -> int | None:
         """Serve /metrics for Prometheus on host:port in a thread; return the port (None when off).

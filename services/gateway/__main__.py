@@ -109,7 +109,7 @@ class GatewayServer(BaseApplication):
         telemetry = setup_telemetry("gateway")
         instrument_redis(telemetry)
         workers = start_worker_metrics(telemetry)
-        return create_app(self.settings, telemetry=telemetry, metrics=workers.exposition if workers else None)
+        return create_app(self.settings, telemetry=telemetry, metrics=workers.scrape if workers else None)
 
 
 def main() -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import redis
 from flask import Flask
 
@@ -15,7 +13,7 @@ from purchase_lab.flags import FeatureFlags
 from purchase_lab.telemetry import Telemetry
 from purchase_lab.telemetry.hooks import fault_listener, rollout_reader
 from purchase_lab.telemetry.instrument import instrument_flask
-from purchase_lab.telemetry.setup import Encoder
+from purchase_lab.telemetry.setup import Scraper
 from services.gateway import (
     admin,
     admin_console,
@@ -48,7 +46,7 @@ def create_app(
     flags: FeatureFlags | None = None,
     fault_rules: RuleSource | None = None,
     telemetry: Telemetry | None = None,
-    metrics: Callable[[Encoder], bytes] | None = None,
+    metrics: Scraper | None = None,
 ) -> Flask:
     """Build the gateway app; settings default to the environment, downstreams to channels they name.
 
@@ -57,8 +55,8 @@ def create_app(
     fault_rules are the live fault rules, by default followed in the control dir's faults.json: the
     gateway's own (HTTP) rules and the client-side rules of its downstream channels (docs/faults.md).
     telemetry traces and measures the app and its calls, and serves GET /metrics (`telemetry_of(app)`
-    gives it to views); without it, nothing is measured. metrics gives the body of /metrics: by
-    default this process's metrics.
+    gives it to views); without it, nothing is measured. metrics answers /metrics: by default with
+    this process's metrics.
     """
     settings = settings or Settings.from_env()
     app = Flask(__name__, static_folder=None)

@@ -16,6 +16,7 @@ from purchase.pricing.v1 import pricing_pb2
 from purchase_lab.faults.rules import new_rule
 from purchase_lab.flags import LOYALTY_DISCOUNT, FeatureFlags, UserContext, kill, ramp, seed_live_file
 from purchase_lab.telemetry.hooks import flag_hooks, rollout_reader
+from purchase_lab.telemetry.instrument import grpc_server_interceptors
 from purchase_lab.telemetry.metrics import (
     CALLERS,
     CHECKOUT_RESULTS,
@@ -23,6 +24,7 @@ from purchase_lab.telemetry.metrics import (
     FALLBACK_CAUSES,
     FUNNEL_STAGES,
     RELAY,
+    SERVER_FAILURES,
     calls_by,
 )
 from tests.telemetry.conftest import Recorded
@@ -63,6 +65,19 @@ def test_each_rpc_is_counted_by_method_and_status_code_and_timed(recorded: Recor
     assert recorded.count(RPC, **{"rpc.response.status_code": "OK"}) == 1
     assert recorded.count(RPC, **{"rpc.response.status_code": "NOT_FOUND"}) == 1
     assert recorded.points(RPC)[0][1].sum > 0
+
+
+@pytest.mark.unit
+def test_a_served_services_call_counters_start_at_zero_for_ok_and_every_server_failure(recorded: Recorded) -> None:
+    grpc_server_interceptors(recorded.telemetry, [PRICING_SERVICE, "grpc.health.v1.Health"])
+
+    series = {
+        (labels["rpc.service"], labels["rpc.method"], labels["rpc.response.status_code"])
+        for labels, point in recorded.points("purchase.rpc.server.calls")
+        if point.value == 0
+    }
+    methods = pricing_pb2.DESCRIPTOR.services_by_name["PricingService"].methods_by_name
+    assert series == {(PRICING_SERVICE, method, status) for method in methods for status in ("OK", *SERVER_FAILURES)}
 
 
 @pytest.mark.integration

@@ -20,8 +20,7 @@ from purchase.pricing.v1 import pricing_pb2
 from purchase_lab.ports import free_port
 from purchase_lab.telemetry import MetricsEndpointError, Telemetry, setup_telemetry
 from purchase_lab.telemetry.instrument import instrument_flask
-from purchase_lab.telemetry.setup import negotiate
-from purchase_lab.telemetry.workers import WorkerMetrics, start_worker_metrics, workers_directory
+from purchase_lab.telemetry.workers import WorkerMetrics, merge_expositions, start_worker_metrics, workers_directory
 from tests.telemetry.conftest import Recorded
 from tests.telemetry.shop import start_pricing
 from tests.telemetry.test_metrics import FakeRedis
@@ -147,11 +146,12 @@ def test_any_worker_answers_metrics_for_every_worker(two_workers, tmp_path: Path
     def checkouts(scraped: dict[str, Metric]) -> set[tuple[str, str, float]]:
         return {(s.labels["worker"], s.labels["result"], s.value) for s in scraped["purchase_checkouts"].samples}
 
-    encode, _content_type = negotiate(PROMETHEUS_ACCEPT)
-    in_openmetrics = {family.name: family for family in openmetrics_families(first_worker.exposition(encode).decode())}
+    body, content_type = first_worker.scrape(PROMETHEUS_ACCEPT)
+    in_openmetrics = {family.name: family for family in openmetrics_families(body.decode())}
 
     expected = {("101", "placed", 1), ("102", "placed", 1), ("102", "failed", 1)}
     assert checkouts(from_first) == checkouts(from_second) == checkouts(in_openmetrics) == expected
+    assert content_type == OPENMETRICS
     assert in_openmetrics["target"].type == "info"
 
 
@@ -179,3 +179,24 @@ def test_a_gunicorn_worker_lists_its_metrics_until_it_shuts_down() -> None:
     assert worker is not None
     assert listed
     assert not listing.exists()
+
+
+@pytest.mark.unit
+def test_merging_adds_the_worker_to_every_sample_and_writes_each_family_once() -> None:
+    first = '# HELP up Up\n# TYPE up gauge\nup 1.0\n# HELP c C\n# TYPE c counter\nc_total{why="a {b} c"} 2.0\n'
+    second = '# HELP up Up\n# TYPE up gauge\nup 0.0\n# HELP c C\n# TYPE c counter\nc_total{why="d"} 3.0\n# EOF\n'
+
+    merged = merge_expositions([("1", first), ("2", second)], openmetrics=True).decode()
+
+    assert merged.splitlines() == [
+        "# HELP up Up",
+        "# TYPE up gauge",
+        'up{worker="1"} 1.0',
+        'up{worker="2"} 0.0',
+        "# HELP c C",
+        "# TYPE c counter",
+        'c_total{worker="1",why="a {b} c"} 2.0',
+        'c_total{worker="2",why="d"} 3.0',
+        "# EOF",
+    ]
+    assert {family.name for family in openmetrics_families(merged)} == {"up", "c"}
