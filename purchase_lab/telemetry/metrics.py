@@ -3,6 +3,7 @@
 HTTP requests per route come from the Flask instrumentation (`http.server.request.duration`); the
 gRPC instrumentation records no metrics, so RED per RPC is ours. Prometheus names: dots become
 underscores, the unit is appended, counters end in `_total` (see docs/observability.md).
+The `declare_*` methods create the series panels and rollout decisions read at 0 when a process starts.
 """
 
 from __future__ import annotations
