@@ -87,7 +87,7 @@ def serve(
     faults = FaultServerInterceptor(name, watch_rules(acknowledge=True), claim.number)
     if telemetry.enabled:
         faults.injector.listeners.append(fault_listener(telemetry.metrics))
-    chain = [*grpc_server_interceptors(telemetry), *interceptors, faults]
+    chain = [*grpc_server_interceptors(telemetry, service_names), *interceptors, faults]
     server, port, health_servicer = create_server(address, register, service_names, chain)
     stopping = threading.Event()
     acks.on_problem(lambda problem: _report_health(health_servicer, service_names, problem, stopping))

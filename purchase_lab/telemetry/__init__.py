@@ -1,8 +1,10 @@
 """Observability for every process of the lab: OpenTelemetry traces and metrics, Prometheus, JSON logs.
 
-- setup.py: `setup_telemetry(service)` from the standard OTEL_* variables; `Telemetry.serve_metrics`.
+- setup.py: `setup_telemetry(service)` from the standard OTEL_* variables; `Telemetry.serve_metrics`;
+  `negotiate`, the one choice of exposition format every /metrics makes.
 - instrument.py: gRPC server and client, Flask and Redis instrumentation, our RED interceptor.
-- metrics.py: the `purchase.*` instruments (RPCs, dependency outcomes, flags, funnel, checkouts).
+- metrics.py: the `purchase.*` instruments (RPCs, dependency outcomes and fallbacks, flags, funnel,
+  checkouts), and the series each creates at 0 on start.
 - spans.py: `purchase.*` span attributes (flag variants, injected faults, degradations).
 - hooks.py: the OpenFeature hook, the flag ramp gauge, the fault listener.
 - workers.py: the gateway's /metrics across its gunicorn workers.

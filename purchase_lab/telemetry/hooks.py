@@ -13,11 +13,15 @@ from openfeature.flag_evaluation import FlagEvaluationDetails, Reason
 from openfeature.hook import Hook, HookContext, HookHints
 
 from purchase_lab.faults.engine import Injection
-from purchase_lab.flags import FlagError, list_flags
+from purchase_lab.flags import FLAGS, FlagError, list_flags
 from purchase_lab.telemetry import spans
 from purchase_lab.telemetry.metrics import PurchaseMetrics, RolloutReader
 
 log = logging.getLogger(__name__)
+
+# The reasons an enabled flag's evaluation gives: its default variant (static) or a rule (a ramp,
+# employees, named users). A killed flag serves the code default as variant "default", reason disabled.
+LIVE_REASONS = ("static", "targeting_match")
 
 
 class FlagMetricsHook(Hook):
@@ -35,7 +39,13 @@ class FlagMetricsHook(Hook):
 
 
 def flag_hooks(metrics: PurchaseMetrics) -> list[Hook]:
-    """The hooks to add to a FeatureFlags client: OpenFeature's span event, and our metrics and attribute."""
+    """The hooks to add to a FeatureFlags client: OpenFeature's span event, and our metrics and attribute.
+
+    Every flag's evaluation series are created at 0 here, for both variants and each reason a live
+    flag gives, so the share of `on` is right from the first evaluation of a ramp.
+    """
+    for flag in FLAGS:
+        metrics.declare_flag(flag, LIVE_REASONS)
     return [TracingHook(), FlagMetricsHook(metrics)]
 
 

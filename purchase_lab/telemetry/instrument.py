@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import grpc
-from flask import Flask, Response
+from flask import Flask, Response, request
+from google.protobuf import descriptor_pool
 from opentelemetry import trace
 from opentelemetry.instrumentation.flask import FlaskInstrumentor
 from opentelemetry.instrumentation.grpc import client_interceptor, server_interceptor
 from opentelemetry.instrumentation.grpc.grpcext import intercept_channel
 from opentelemetry.instrumentation.redis import RedisInstrumentor
-from prometheus_client import CONTENT_TYPE_LATEST
 
 from purchase_lab.telemetry.metrics import PurchaseMetrics
-from purchase_lab.telemetry.setup import Telemetry
+from purchase_lab.telemetry.setup import Scraper, Telemetry
 
 EXTENSION = "purchase_telemetry"
 # Only the lab's own services are traced and measured: health checks and reflection would drown them.
@@ -44,10 +44,17 @@ def lab_call(details: Any) -> bool:
     return method.startswith("/" + LAB_SERVICE_PREFIX)
 
 
-def grpc_server_interceptors(telemetry: Telemetry) -> list[grpc.ServerInterceptor]:
-    """The interceptors to put first on a gRPC server: the span of each call, then its RED metrics."""
+def grpc_server_interceptors(telemetry: Telemetry, service_names: Sequence[str] = ()) -> list[grpc.ServerInterceptor]:
+    """The interceptors to put first on a gRPC server: the span of each call, then its RED metrics.
+
+    service_names are the full names of the services served: their call counters start at 0.
+    """
     if not telemetry.enabled:
         return []
+    for name in service_names:
+        if name.startswith(LAB_SERVICE_PREFIX):
+            methods = descriptor_pool.Default().FindServiceByName(name).methods
+            telemetry.metrics.declare_rpcs(name, [method.name for method in methods])
     return [
         server_interceptor(tracer_provider=telemetry.tracer_provider, filter_=lab_call),
         RpcMetricsInterceptor(telemetry.metrics),
@@ -55,7 +62,7 @@ def grpc_server_interceptors(telemetry: Telemetry) -> list[grpc.ServerIntercepto
 
 
 class RpcMetricsInterceptor(grpc.ServerInterceptor):
-    """Records `purchase.rpc.server.duration` (rate, errors, duration) for each unary call to a lab service."""
+    """Records `purchase.rpc.server.calls` and `.duration` (rate, errors, duration) per unary call to a lab service."""
 
     def __init__(self, metrics: PurchaseMetrics) -> None:
         self._metrics = metrics
@@ -100,14 +107,15 @@ def instrument_channel(channel: grpc.Channel, telemetry: Telemetry) -> grpc.Chan
     return intercept_channel(channel, client_interceptor(tracer_provider=telemetry.tracer_provider, filter_=lab_call))
 
 
-def instrument_flask(app: Flask, telemetry: Telemetry, exposition: Callable[[], bytes] | None = None) -> None:
+def instrument_flask(app: Flask, telemetry: Telemetry, scrape: Scraper | None = None) -> None:
     """A server span and `http.server.request.duration` per request, and GET /metrics for Prometheus.
 
-    exposition gives the body of /metrics: by default this process's metrics; under gunicorn, every
-    worker's (see workers.py). Keeps telemetry in app.extensions for `telemetry_of(app)`.
+    scrape(accept) answers /metrics: by default with this process's metrics; under gunicorn, with
+    every worker's (see workers.py). The format follows the scrape's Accept header, as on every other
+    process (see setup.negotiate). Keeps telemetry in app.extensions for `telemetry_of(app)`.
     """
     app.extensions[EXTENSION] = telemetry
-    body = exposition or telemetry.exposition
+    answer = scrape or telemetry.scrape
     if telemetry.enabled:
         FlaskInstrumentor.instrument_app(
             app,
@@ -120,7 +128,9 @@ def instrument_flask(app: Flask, telemetry: Telemetry, exposition: Callable[[], 
         if not telemetry.enabled:
             # Plain text, like the metrics themselves, and past any JSON error handler of the app.
             return Response(METRICS_OFF, status=404, mimetype="text/plain")
-        return Response(body(), mimetype=CONTENT_TYPE_LATEST)
+        body, content_type = answer(request.headers.get("Accept"))
+        # content_type, not mimetype: Flask would append a second charset to the one it carries.
+        return Response(body, content_type=content_type)
 
     app.add_url_rule("/metrics", "metrics", metrics_endpoint, methods=["GET"])
 

@@ -29,6 +29,7 @@ from opentelemetry.sdk.trace.export import (
     SpanExportResult,
 )
 from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest, start_http_server
+from prometheus_client.exposition import choose_encoder
 
 from purchase_lab.telemetry.metrics import PurchaseMetrics
 from purchase_lab.telemetry.settings import ENDPOINT_VARIABLES, TelemetrySettings
@@ -39,6 +40,21 @@ METER_NAME = "purchase_lab"
 # Where the OTLP exporters send when no OTEL_EXPORTER_OTLP_*ENDPOINT says (the SDK's own defaults).
 DEFAULT_OTLP_ENDPOINTS = {"grpc": "http://localhost:4317", "http/protobuf": "http://localhost:4318"}
 OTLP_EXPORTER_LOGGERS = ("opentelemetry.exporter.otlp.proto.grpc.exporter", "opentelemetry.exporter.otlp.proto.http")
+
+
+# Turns a registry (anything with collect()) into an exposition body.
+Encoder = Callable[[CollectorRegistry], bytes]
+# Answers a scrape: its Accept header -> the body and its Content-Type.
+Scraper = Callable[[str | None], tuple[bytes, str]]
+
+
+def negotiate(accept: str | None) -> tuple[Encoder, str]:
+    """The exposition format to answer a scrape with, by its Accept header, and its one Content-Type.
+
+    The same choice the gRPC services' endpoints (prometheus_client's server) make: OpenMetrics when
+    the scraper asks for it, as Prometheus does, else the classic text format, version 0.0.4.
+    """
+    return choose_encoder(accept or "")
 
 
 class MetricsEndpointError(OSError):
@@ -76,9 +92,14 @@ class Telemetry:
         """False for the disabled Telemetry: callers then add no interceptors and no endpoint."""
         return self.registry is not None
 
-    def exposition(self) -> bytes:
-        """This process's metrics in the Prometheus text format."""
-        return generate_latest(self.registry) if self.registry is not None else b""
+    def exposition(self, encode: Encoder = generate_latest) -> bytes:
+        """This process's metrics, in the Prometheus text format unless encode (see negotiate) says otherwise."""
+        return encode(self.registry) if self.registry is not None else b""
+
+    def scrape(self, accept: str | None = None) -> tuple[bytes, str]:
+        """This process's metrics in the format a scrape's Accept header asks for, and its Content-Type."""
+        encode, content_type = negotiate(accept)
+        return self.exposition(encode), content_type
 
     def serve_metrics(self, host: str, port: int | None = None) -> int | None:
         """Serve /metrics for Prometheus on host:port in a thread; return the port (None when off).

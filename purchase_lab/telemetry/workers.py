@@ -20,16 +20,15 @@ import urllib.request
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, generate_latest, start_http_server
-from prometheus_client.metrics_core import Metric
-from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client import CollectorRegistry, start_http_server
 
-from purchase_lab.telemetry.setup import Telemetry
+from purchase_lab.telemetry.setup import Telemetry, negotiate
 
 log = logging.getLogger(__name__)
 
 WORKER_LABEL = "worker"
 PEER_TIMEOUT_SECONDS = 1.0
+OPENMETRICS_TYPE = "application/openmetrics-text"
 # Never through a proxy: the peers are on this host's loopback.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -83,20 +82,30 @@ class WorkerMetrics:
             self._server.server_close()
             self._server = None
 
-    def exposition(self) -> bytes:
-        """Every worker's metrics in one Prometheus text body, each series labelled with its worker."""
-        own = list(text_string_to_metric_families(generate_latest(self._registry).decode()))
-        return generate_latest(_Families(merge_families([(self.worker, own), *self._peer_families()])))
+    def scrape(self, accept: str | None = None) -> tuple[bytes, str]:
+        """Every worker's metrics in one body, each series labelled with its worker, and its Content-Type.
 
-    def _peer_families(self) -> Iterable[tuple[str, list[Metric]]]:
+        The format follows accept (see setup.negotiate); the peers are asked with the same header, so
+        every body is in the same format and merges line by line, without parsing it.
+        """
+        encode, content_type = negotiate(accept)
+        bodies = [(self.worker, encode(self._registry).decode()), *self._peer_bodies(accept)]
+        return merge_expositions(bodies, openmetrics=content_type.startswith(OPENMETRICS_TYPE)), content_type
+
+    def exposition(self) -> bytes:
+        """Every worker's metrics in the classic text format."""
+        return self.scrape()[0]
+
+    def _peer_bodies(self, accept: str | None) -> Iterable[tuple[str, str]]:
         for listing in sorted(self.directory.glob("*.port")):
             worker = listing.stem
             if worker == self.worker:
                 continue
             try:
                 port = int(listing.read_text(encoding="ascii"))
-                with _OPENER.open(f"http://127.0.0.1:{port}/metrics", timeout=PEER_TIMEOUT_SECONDS) as answer:
-                    yield worker, list(text_string_to_metric_families(answer.read().decode()))
+                scrape = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers={"Accept": accept or ""})
+                with _OPENER.open(scrape, timeout=PEER_TIMEOUT_SECONDS) as answer:
+                    yield worker, answer.read().decode()
             except FileNotFoundError:
                 continue  # the worker left between the listing and the read
             except (OSError, ValueError) as error:
@@ -106,25 +115,32 @@ class WorkerMetrics:
                 log.warning("metrics of gateway worker %s are missing from this scrape: %s", worker, error)
 
 
-def merge_families(workers: Sequence[tuple[str, Sequence[Metric]]]) -> list[Metric]:
-    """Merge each worker's families by name, adding the worker label to every sample."""
-    families: dict[str, Metric] = {}
-    for worker, parsed in workers:
-        for family in parsed:
-            merged = families.get(family.name)
-            if merged is None:
-                merged = families[family.name] = Metric(family.name, family.documentation, family.type, family.unit)
-            merged.samples.extend(
-                sample._replace(labels={**sample.labels, WORKER_LABEL: worker}) for sample in family.samples
-            )
-    return list(families.values())
+def merge_expositions(bodies: Sequence[tuple[str, str]], openmetrics: bool = False) -> bytes:
+    """Merge (worker, body) expositions of one format into one, each family once, each sample with its worker.
+
+    Text, not parsed families: a gateway's body holds thousands of samples, and parsing then
+    writing them again costs a scrape a good part of a second on a busy machine.
+    """
+    families: dict[str, tuple[list[str], list[str]]] = {}
+    for worker, body in bodies:
+        current: list[str] = []
+        for line in body.splitlines():
+            if line.startswith("# "):
+                directive = line.split(" ", 3)
+                if len(directive) < 3:
+                    continue  # "# EOF": written once, at the end
+                headers, current = families.setdefault(directive[2], ([], []))
+                if line not in headers:
+                    headers.append(line)
+            elif line:
+                current.append(with_worker(line, worker))
+    lines = [line for headers, samples in families.values() for line in (*headers, *samples)]
+    return "".join(f"{line}\n" for line in (*lines, *(["# EOF"] if openmetrics else []))).encode()
 
 
-class _Families:
-    """Ready-made families, in the shape generate_latest collects from."""
-
-    def __init__(self, families: list[Metric]) -> None:
-        self._families = families
-
-    def collect(self) -> list[Metric]:
-        return self._families
+def with_worker(sample: str, worker: str) -> str:
+    """A sample line with the worker label added: `name{a="b"} 1` -> `name{worker="7",a="b"} 1`."""
+    brace, space = sample.find("{"), sample.find(" ")
+    if brace != -1 and brace < space:
+        return f'{sample[: brace + 1]}{WORKER_LABEL}="{worker}",{sample[brace + 1 :]}'
+    return f'{sample[:space]}{{{WORKER_LABEL}="{worker}"}}{sample[space:]}'

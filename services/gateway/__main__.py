@@ -120,7 +120,7 @@ class GatewayServer(BaseApplication):
         telemetry = setup_telemetry("gateway")
         instrument_redis(telemetry)
         workers = start_worker_metrics(telemetry)
-        app = create_app(self.settings, telemetry=telemetry, metrics=workers.exposition if workers else None)
+        app = create_app(self.settings, telemetry=telemetry, metrics=workers.scrape if workers else None)
         # Flags start now rather than on first use, so the worker serves and acknowledges them from the start.
         live_flags_of(app).get()
         process_acks().identify("gateway", replica())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import redis
 from flask import Flask
 
@@ -15,6 +13,7 @@ from purchase_lab.flags import FeatureFlags
 from purchase_lab.telemetry import Telemetry
 from purchase_lab.telemetry.hooks import fault_listener, rollout_reader
 from purchase_lab.telemetry.instrument import instrument_flask
+from purchase_lab.telemetry.setup import Scraper
 from services.gateway import (
     admin,
     admin_console,
@@ -33,6 +32,7 @@ from services.gateway.checkout_api import fallbacks_enabled
 from services.gateway.downstreams import Downstreams
 from services.gateway.email_queue import EmailQueue, EmailRelay
 from services.gateway.resources import FallbackPolicy, Gateway
+from services.gateway.series import declare_series
 
 MAX_BODY_BYTES = 16 * 1024
 # The queue is written during a checkout, so Redis may cost it at most this long.
@@ -47,7 +47,7 @@ def create_app(
     flags: FeatureFlags | None = None,
     fault_rules: RuleSource | None = None,
     telemetry: Telemetry | None = None,
-    metrics: Callable[[], bytes] | None = None,
+    metrics: Scraper | None = None,
 ) -> Flask:
     """Build the gateway app; settings default to the environment, downstreams to channels they name.
 
@@ -56,8 +56,8 @@ def create_app(
     fault_rules are the live fault rules, by default followed in the control dir's faults.json: the
     gateway's own (HTTP) rules and the client-side rules of its downstream channels (docs/faults.md).
     telemetry traces and measures the app and its calls, and serves GET /metrics (`telemetry_of(app)`
-    gives it to views); without it, nothing is measured. metrics gives the body of /metrics: by
-    default this process's metrics.
+    gives it to views); without it, nothing is measured. metrics answers /metrics: by default with
+    this process's metrics.
     """
     settings = settings or Settings.from_env()
     app = Flask(__name__, static_folder=None)
@@ -95,7 +95,8 @@ def create_app(
 
 
 def observe_control_plane(app: Flask, telemetry: Telemetry | None, faults: FaultInjector) -> None:
-    """Count the faults injected into the gateway's requests, and report each flag's ramp."""
+    """Count the faults injected into the gateway's requests, create the series panels read, report each ramp."""
     if telemetry is not None and telemetry.enabled:
         faults.listeners.append(fault_listener(telemetry.metrics))
+        declare_series(telemetry.metrics)
         telemetry.metrics.observe_rollouts(rollout_reader(features.live_flags_of(app).path))

@@ -298,10 +298,10 @@ class Checkout:
     ) -> None:
         """Note that the checkout goes on without a dependency: in the response, on the span, in the metrics.
 
-        recorded, the call being measured, is counted as a fallback, unless its breaker refused it.
+        recorded, the call being measured, also counts a fallback: whether the call failed or its breaker refused it.
         """
         degradation = Degradation(dependency, fallback, failure_reason(error))
         self.degraded.append(degradation)
         spans.record_degradation(dependency, fallback, degradation.error)
-        if recorded is not None and not isinstance(error, ShortCircuited):
+        if recorded is not None:
             recorded.fallback()

@@ -25,6 +25,7 @@ from google.protobuf.message import Message
 from purchase.cart.v1 import cart_pb2
 from purchase.email.v1 import email_pb2
 
+from purchase_lab.telemetry.metrics import RELAY, calls_by
 from services.gateway.downstreams import Budget, Dependency
 from services.gateway.errors import CONTRACT_ERRORS, DependencyError
 
@@ -213,7 +214,8 @@ class EmailRelay:
         for entry_id, fields in entries:
             try:
                 email = OutgoingEmail.from_fields(fields or {})
-                email.send(self._email)
+                with calls_by(RELAY):  # retries of queued emails, counted apart from the checkout's own calls
+                    email.send(self._email)
             except DependencyError as error:
                 if error.status not in CONTRACT_ERRORS:
                     # Still failing: leave this and the rest of the batch for a later claim.

@@ -204,8 +204,11 @@ def test_checkouts_count_their_results_fallbacks_short_circuits_and_the_loyalty_
     checkout(client, "nobody-with-a-cart")
 
     pricing = {"dependency": "pricing", "method": "GetAdjustment"}
-    assert counted(reader, "purchase.dependency.calls", **pricing, outcome="fallback") == 1
+    assert counted(reader, "purchase.dependency.calls", **pricing, outcome="error") == 1
     assert counted(reader, "purchase.dependency.calls", **pricing, outcome="short_circuited") == 1
+    # Both checkouts fell back: the first because pricing failed, the second because its breaker was open.
+    assert counted(reader, "purchase.dependency.fallbacks", **pricing, cause="error") == 1
+    assert counted(reader, "purchase.dependency.fallbacks", **pricing, cause="short_circuited") == 1
     assert counted(reader, "purchase.checkouts", result="degraded", fallbacks="on") == 2
     assert counted(reader, "purchase.checkouts", result="rejected", fallbacks="on") == 1
     assert counted(reader, "purchase.checkouts", result="placed", fallbacks="on") == before

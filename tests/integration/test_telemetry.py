@@ -28,6 +28,7 @@ SERVICES = ("gateway", "cart", "pricing", "email")
 SKU = "COF-ETH-250"
 RPC_COUNT = "purchase_rpc_server_duration_seconds_count"
 DEPENDENCY_CALLS = "purchase_dependency_calls_total"
+FALLBACKS = "purchase_dependency_fallbacks_total"
 CHECKOUTS = "purchase_checkouts_total"
 FLAG_EVALUATIONS = "purchase_flag_evaluations_total"
 CHECKOUT = ("gateway", "POST /api/v1/checkout", SERVER)
@@ -237,8 +238,8 @@ def test_a_fallback_is_counted_with_the_fault_and_the_failed_rpc(lab: Lab, fault
     assert reply.status == 201
     assert [entry["dependency"] for entry in reply.body["degraded"]] == ["pricing"]
     after = scrape_all(lab)
-    assert moved(before, after, "gateway", DEPENDENCY_CALLS, dependency="pricing", outcome="fallback") == 1
-    assert moved(before, after, "gateway", DEPENDENCY_CALLS, dependency="pricing", outcome="error") == 0
+    assert moved(before, after, "gateway", FALLBACKS, dependency="pricing", cause="error") == 1
+    assert moved(before, after, "gateway", DEPENDENCY_CALLS, dependency="pricing", outcome="error") == 1
     assert moved(before, after, "gateway", CHECKOUTS, result="degraded") == 1
     assert (
         moved(before, after, "pricing", RPC_COUNT, rpc_method="GetAdjustment", rpc_response_status_code="INTERNAL") == 1
@@ -293,5 +294,8 @@ def test_an_open_breaker_counts_short_circuited_calls_that_never_reach_pricing(
         pytest.fail("20 failed calls to pricing in a row never opened its breaker")
     # Every checkout but the last reached pricing, failed and fell back; the breaker refused the last one.
     assert moved(before, after, "pricing", RPC_COUNT, rpc_method="GetAdjustment") == checkouts - 1
-    assert moved(before, after, "gateway", DEPENDENCY_CALLS, **pricing, outcome="fallback") == checkouts - 1
+    assert moved(before, after, "gateway", DEPENDENCY_CALLS, **pricing, outcome="error") == checkouts - 1
     assert moved(before, after, "gateway", DEPENDENCY_CALLS, **pricing, outcome="short_circuited") == 1
+    # And every one of them, the refused one included, fell back: the fallback rate does not drop as the breaker opens.
+    assert moved(before, after, "gateway", FALLBACKS, **pricing, cause="error") == checkouts - 1
+    assert moved(before, after, "gateway", FALLBACKS, **pricing, cause="short_circuited") == 1

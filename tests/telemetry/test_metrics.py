@@ -16,11 +16,23 @@ from purchase.pricing.v1 import pricing_pb2
 from purchase_lab.faults.rules import new_rule
 from purchase_lab.flags import LOYALTY_DISCOUNT, FeatureFlags, UserContext, kill, ramp, seed_live_file
 from purchase_lab.telemetry.hooks import flag_hooks, rollout_reader
+from purchase_lab.telemetry.instrument import grpc_server_interceptors
+from purchase_lab.telemetry.metrics import (
+    CALLERS,
+    CHECKOUT_RESULTS,
+    DEPENDENCY_OUTCOMES,
+    FALLBACK_CAUSES,
+    FUNNEL_STAGES,
+    RELAY,
+    SERVER_FAILURES,
+    calls_by,
+)
 from tests.telemetry.conftest import Recorded
 from tests.telemetry.shop import PRICING_SERVICE, Pricing, start_pricing
 
 RPC = "purchase.rpc.server.duration"
 CALLS = "purchase.dependency.calls"
+FALLBACKS = "purchase.dependency.fallbacks"
 
 
 class FakeRedis:
@@ -44,10 +56,28 @@ def test_each_rpc_is_counted_by_method_and_status_code_and_timed(recorded: Recor
         pricing.stub.GetAdjustment(pricing_pb2.GetAdjustmentRequest(user_id="bob"), timeout=2)
 
     ok = dict(recorded.points(RPC)[0][0])
-    assert ok == {"rpc.service": PRICING_SERVICE, "rpc.method": "GetAdjustment", "rpc.response.status_code": "OK"}
+    assert ok == {
+        "rpc.system": "grpc",
+        "rpc.service": PRICING_SERVICE,
+        "rpc.method": "GetAdjustment",
+        "rpc.response.status_code": "OK",
+    }
     assert recorded.count(RPC, **{"rpc.response.status_code": "OK"}) == 1
     assert recorded.count(RPC, **{"rpc.response.status_code": "NOT_FOUND"}) == 1
     assert recorded.points(RPC)[0][1].sum > 0
+
+
+@pytest.mark.unit
+def test_a_served_services_call_counters_start_at_zero_for_ok_and_every_server_failure(recorded: Recorded) -> None:
+    grpc_server_interceptors(recorded.telemetry, [PRICING_SERVICE, "grpc.health.v1.Health"])
+
+    series = {
+        (labels["rpc.service"], labels["rpc.method"], labels["rpc.response.status_code"])
+        for labels, point in recorded.points("purchase.rpc.server.calls")
+        if point.value == 0
+    }
+    methods = pricing_pb2.DESCRIPTOR.services_by_name["PricingService"].methods_by_name
+    assert series == {(PRICING_SERVICE, method, status) for method in methods for status in ("OK", *SERVER_FAILURES)}
 
 
 @pytest.mark.integration
@@ -81,7 +111,7 @@ def test_dependency_calls_are_counted_once_by_their_final_outcome(recorded: Reco
         pass
     with pytest.raises(TimeoutError), metrics.dependency_call("cart", "GetCart"):
         raise TimeoutError("cart is slow")
-    # The checkout wraps the client's own context and falls back: one call, outcome fallback.
+    # The checkout wraps the client's own context and falls back: one failed call, one fallback.
     with metrics.dependency_call("pricing", "GetAdjustment") as outer:
         try:
             with metrics.dependency_call("pricing", "GetAdjustment"):
@@ -96,13 +126,78 @@ def test_dependency_calls_are_counted_once_by_their_final_outcome(recorded: Reco
         raise LookupError("unknown SKU")
 
     assert recorded.count(CALLS, dependency="pricing", method="GetAdjustment", outcome="ok") == 1
+    assert recorded.count(CALLS, dependency="pricing", method="GetAdjustment", outcome="error") == 1
     assert recorded.count(CALLS, dependency="pricing", method="GetProduct", outcome="ok") == 1
     assert recorded.count(CALLS, dependency="cart", outcome="error") == 1
-    assert recorded.count(CALLS, dependency="pricing", outcome="fallback") == 1
     assert recorded.count(CALLS, dependency="email", outcome="short_circuited") == 1
-    assert recorded.count(CALLS) == 5
+    assert recorded.count(CALLS, caller="request") == recorded.count(CALLS) == 5
+    assert recorded.count(FALLBACKS) == recorded.count(FALLBACKS, dependency="pricing", cause="error") == 1
     # A short-circuited call took no time at a dependency: it has no duration.
     assert recorded.count("purchase.dependency.duration") == 4
+
+
+@pytest.mark.unit
+def test_a_fallback_counts_whether_the_call_failed_or_the_breaker_refused_it(recorded: Recorded) -> None:
+    metrics = recorded.telemetry.metrics
+    email = {"dependency": "email", "method": "SendOrderConfirmation"}
+    with metrics.dependency_call(**email) as refused:
+        refused.short_circuited()
+        refused.fallback()
+    # The time budget ran out before the call could start: a failure, and the fallback ran.
+    with metrics.dependency_call(**email) as never_made:
+        never_made.fallback()
+
+    assert recorded.count(FALLBACKS, **email, cause="short_circuited") == 1
+    assert recorded.count(FALLBACKS, **email, cause="error") == 1
+    assert recorded.count(CALLS, **email, outcome="short_circuited") == 1
+    assert recorded.count(CALLS, **email, outcome="error") == 1
+    with pytest.raises(ValueError, match="fallback cause 'breaker' is unknown; use one of error, short_circuited"):
+        metrics.record_fallback("email", "SendOrderConfirmation", "breaker")
+
+
+@pytest.mark.unit
+def test_calls_made_by_the_email_relay_are_labelled_apart(recorded: Recorded) -> None:
+    metrics = recorded.telemetry.metrics
+    with metrics.dependency_call("email", "SendOrderConfirmation"):
+        pass
+    with calls_by(RELAY), pytest.raises(ConnectionError), metrics.dependency_call("email", "SendOrderConfirmation"):
+        raise ConnectionError("email is down")
+
+    assert recorded.count(CALLS, caller="request", outcome="ok") == 1
+    assert recorded.count(CALLS, caller="relay", outcome="error") == 1
+    assert recorded.count(CALLS, caller="relay", outcome="ok") == 0
+    with pytest.raises(ValueError, match="caller 'cron' is unknown; use one of request, relay"), calls_by("cron"):
+        pass
+
+
+@pytest.mark.unit
+def test_declared_series_exist_at_zero_before_any_event(recorded: Recorded) -> None:
+    metrics = recorded.telemetry.metrics
+    metrics.declare_checkouts()
+    metrics.declare_funnel(LOYALTY_DISCOUNT)
+    metrics.declare_dependency(
+        "email",
+        ["SendOrderConfirmation", "ListOutbox"],
+        breaker_methods=["SendOrderConfirmation"],
+        soft_methods=["SendOrderConfirmation"],
+        relay_methods=["SendOrderConfirmation"],
+    )
+
+    def series(metric: str, *keys: str) -> set[tuple[str, ...]]:
+        return {tuple(labels[key] for key in keys) for labels, point in recorded.points(metric) if point.value == 0}
+
+    assert series("purchase.checkouts", "result", "fallbacks") == {
+        (result, variant) for result in CHECKOUT_RESULTS for variant in ("on", "off")
+    }
+    assert series("purchase.feature.funnel", "variant", "stage") == {
+        (variant, stage) for variant in ("on", "off") for stage in FUNNEL_STAGES
+    }
+    assert series(CALLS, "method", "caller", "outcome") == {
+        *(("SendOrderConfirmation", caller, outcome) for caller in CALLERS for outcome in DEPENDENCY_OUTCOMES),
+        ("ListOutbox", "request", "ok"),
+        ("ListOutbox", "request", "error"),
+    }
+    assert series(FALLBACKS, "method", "cause") == {("SendOrderConfirmation", cause) for cause in FALLBACK_CAUSES}
 
 
 @pytest.mark.unit
