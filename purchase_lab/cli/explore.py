@@ -12,6 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from purchase_lab.config import run_dir
+from purchase_lab.explore.space import FLAG_COMBOS, USER_KINDS
+
+KIND_LABELS = tuple(kind.label for kind in USER_KINDS)
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -29,6 +32,15 @@ def register(commands: argparse._SubParsersAction) -> None:
     explore.add_argument("--depth", type=int, choices=(1, 2), default=1, help="1: single faults; 2: pairs too")
     explore.add_argument("--out", type=Path, help="report directory (default: <run dir>/explore/<time>)")
     explore.add_argument("--replay", type=Path, metavar="FILE", help="run one failure's replay file again")
+    explore.add_argument("--fallbacks", choices=("on", "off"), help="only this variant of checkout.fallbacks")
+    explore.add_argument("--loyalty", choices=("on", "off"), help="only this variant of pricing.loyalty_discount")
+    explore.add_argument(
+        "--kind",
+        action="append",
+        choices=KIND_LABELS,
+        metavar="KIND",
+        help=f"only this user kind (repeat for more): {', '.join(KIND_LABELS)}",
+    )
     explore.set_defaults(run=run_explore)
 
 
@@ -51,7 +63,16 @@ def run_explore(options: argparse.Namespace) -> int:
             return EXIT_BAD_INPUT
         print(report.replay_verdict(run))
         return 0 if run.passed else EXIT_FAILED
-    found = exploration.explore(out, depth=options.depth, progress=lambda line: print(f"explore: {line}", flush=True))
+    flags = tuple(
+        combo
+        for combo in FLAG_COMBOS
+        if options.fallbacks in (None, "on" if combo.fallbacks else "off")
+        and options.loyalty in (None, "on" if combo.loyalty else "off")
+    )
+    kinds = tuple(kind for kind in USER_KINDS if not options.kind or kind.label in options.kind)
+    found = exploration.explore(
+        out, depth=options.depth, flags=flags, kinds=kinds, progress=lambda line: print(f"explore: {line}", flush=True)
+    )
     written = report.write(found, out)
     print(report.terminal(written))
     print(f"report: {out / 'report.md'}")
