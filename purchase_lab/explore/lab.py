@@ -64,7 +64,8 @@ def flags_document(marks: Mapping[str, str]) -> dict[str, object]:
 class ExploreLab:
     """Redis, cart, pricing, email and the gateway for one exploration, logging under run_dir/logs."""
 
-    def __init__(self, run_dir: Path, flag_marks: Mapping[str, str], traces_endpoint: str) -> None:
+    def __init__(self, run_dir: Path, flag_marks: Mapping[str, str], traces_endpoint: str | None) -> None:
+        """A lab whose spans go to traces_endpoint (OTLP/gRPC), or nowhere when it is None."""
         self.run_dir = run_dir
         control = run_dir / "control"
         control.mkdir(parents=True, exist_ok=True)
@@ -78,14 +79,14 @@ class ExploreLab:
             "PURCHASE_BREAKER_FAILURES": NEVER_OPENS,
             "PURCHASE_ADMIN_TOKEN": f"explore-{secrets.token_hex(16)}",
             "OTEL_SDK_DISABLED": "false",
-            "OTEL_TRACES_EXPORTER": "otlp",
-            "OTEL_EXPORTER_OTLP_ENDPOINT": traces_endpoint,
-            "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+            "OTEL_TRACES_EXPORTER": "otlp" if traces_endpoint else "none",
             "OTEL_TRACES_SAMPLER": "parentbased_always_on",
             "OTEL_BSP_SCHEDULE_DELAY": SPAN_DELAY_MS,
             "OTEL_METRICS_EXPORTER": "none",
             "OTEL_LOGS_EXPORTER": "none",
         }
+        if traces_endpoint:
+            self.env |= {"OTEL_EXPORTER_OTLP_ENDPOINT": traces_endpoint, "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}
         self.settings = Settings.from_env(self.env)
         self.faults = FaultStore(control)
         log_dir = run_dir / "logs"
