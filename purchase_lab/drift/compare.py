@@ -10,6 +10,8 @@ Classes, as the issue names them:
 - `unobserved`: a value differs and nobody looks at it.
 
 What differs between two real answers to the same call (ids, timestamps) is noise and ignored.
+A scenario whose test calls or replaces a fake's method by hand put the fake in a state no call
+made, which a replay cannot reproduce: its differences are reported apart and never fail the check.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class Difference:
     real: str
     kind: str
     why: str
+    by_hand: bool = False
 
     def to_dict(self) -> dict[str, str]:
         """As JSON."""
@@ -101,6 +104,15 @@ def test_source(scenario: str) -> str:
         if isinstance(node, ast.FunctionDef) and node.name == name:
             return ast.get_source_segment(text, node) or ""
     return ""
+
+
+# `fakes.cart.PlaceOrder(...)`, `fakes.cart.PlaceOrder = ...`, `setattr(fakes.cart, ...)`.
+HAND_SET = re.compile(r"fakes\.\w+\.[A-Z]\w*\s*[(=]|setattr\(\s*fakes\.")
+
+
+def set_by_hand(scenario: str) -> bool:
+    """Whether the scenario's test calls or replaces one of its fakes' methods itself."""
+    return bool(HAND_SET.search(test_source(scenario)))
 
 
 def trivial(value: Any) -> bool:
@@ -182,8 +194,10 @@ def classify(
 ) -> list[Difference]:
     """Every classified difference between the fake's answer and the real one to one call."""
 
+    by_hand = set_by_hand(scenario)
+
     def difference(path: str, mine: Any, theirs: Any, kind: str, why: str) -> Difference:
-        return Difference(scenario, flags, call, path, repr(mine), repr(theirs), kind, why)
+        return Difference(scenario, flags, call, path, repr(mine), repr(theirs), kind, why, by_hand)
 
     (fake_status, fake_body), (real_status, real_body), (again_status, again_body) = fake, real, again
     if fake_status != real_status:

@@ -54,11 +54,12 @@ class Recorder:
         request: Message,
         context: grpc.ServicerContext,
         answer: Message | None,
-        injected: bool,
+        injected: str,
     ) -> None:
         """One call a fake answered: the request, and the response or the status it aborted with.
 
-        injected marks a failure the test asked the fake for: a negative case, not a claim of the contract.
+        injected is "failure" or "delay" when the test asked the fake for one: a negative case, not a
+        claim of the contract ("" otherwise).
         """
         metadata = dict(context.invocation_metadata())
         code = context.code() if answer is None else None

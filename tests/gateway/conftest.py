@@ -74,9 +74,11 @@ class Delegate:
     def _forward(self, method: str, request: object, context: grpc.ServicerContext) -> object:
         if self.recorder is None:
             return getattr(self.fake, method)(request, context)
-        # A test's own servicer may have no Faults; then nothing it answers was injected.
-        failures = getattr(getattr(self.fake, "faults", None), "failures", {})
-        injected = bool(failures.get(method) or failures.get("*"))
+        # A failure or delay the test asked for is a negative case, not the contract; a test's own
+        # servicer may have no Faults, and then nothing it answers was injected.
+        faults = getattr(self.fake, "faults", None)
+        failures, delays = getattr(faults, "failures", {}), getattr(faults, "delays", {})
+        injected = "failure" if failures.get(method) or failures.get("*") else "delay" if delays.get(method) else ""
         answer = None
         try:
             answer = getattr(self.fake, method)(request, context)
