@@ -14,6 +14,9 @@ help:
 	@echo "make gen    regenerate gen/ from protos/"
 	@echo "make load   a bounded locust run against the lab, with a report (docs/load.md)"
 	@echo "make bench  benchmarks: floor, checkout, layer costs, footprint (docs/benchmarks.md)"
+	@echo "make explore       every fault at every checkout call site, checked against the table (docs/explore.md)"
+	@echo "make explore-deep  the same with pairs of faults (--depth 2) and dynamic reduction"
+	@echo "make drift  the gateway's contract fakes against the real services (docs/drift.md)"
 
 # The virtualenv, with every Python package pinned by constraints.txt.
 $(STAMP): pyproject.toml constraints.txt
@@ -48,6 +51,18 @@ load: venv gen
 
 bench: venv gen
 	$(BIN)/python -m bench --out artifacts/bench
+
+# Explore the checkout's faults (docs/explore.md) and the fakes' drift (docs/drift.md): each starts a lab of
+# its own on free ports and writes a report under .run/explore/ or .run/drift/; both exit 1 on a failure.
+.PHONY: explore explore-deep drift
+explore: venv gen
+	$(BIN)/purchase explore
+
+explore-deep: venv gen
+	$(BIN)/purchase explore --depth 2
+
+drift: venv gen
+	$(BIN)/purchase drift
 
 lint: tools
 	$(BIN)/ruff check .

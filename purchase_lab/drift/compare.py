@@ -54,7 +54,7 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     """Leaves by path (`lines[0].sku`); an empty message is a leaf of its own ({})."""
     if isinstance(value, dict):
         if not value:
-            return {prefix: {}}
+            return {prefix: {}} if prefix else {}
         found: dict[str, Any] = {}
         for key, child in value.items():
             found.update(flatten(child, f"{prefix}.{key}" if prefix else key))

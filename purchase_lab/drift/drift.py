@@ -42,6 +42,14 @@ class DriftRun:
     seconds: float = 0.0
 
 
+def checkout_of(tests: Path) -> Path:
+    """The clone the tests belong to: the nearest folder above them with a pyproject.toml."""
+    for folder in tests.resolve().parents:
+        if (folder / "pyproject.toml").exists():
+            return folder
+    raise RecordingFailed(f"{tests} is not inside a clone of the repository (no pyproject.toml above it)")
+
+
 def record(out: Path, tests: Path = ROOT / "tests" / "gateway") -> Path:
     """Run the gateway's functional tests with recording on; the recording's path.
 
@@ -53,7 +61,7 @@ def record(out: Path, tests: Path = ROOT / "tests" / "gateway") -> Path:
     command = [sys.executable, "-m", "pytest", str(tests), "-m", "functional", "-q", "-p", "no:cacheprovider"]
     env = {**os.environ, RECORD_ENV: str(recording)}
     with (out / "functional-tests.log").open("w") as log:
-        subprocess.run(command, cwd=tests.parents[1], env=env, stdout=log, stderr=log, timeout=RECORD_TIMEOUT_S)
+        subprocess.run(command, cwd=checkout_of(tests), env=env, stdout=log, stderr=log, timeout=RECORD_TIMEOUT_S)
     if not recording.exists():
         raise RecordingFailed(f"the functional tests recorded nothing; see {out / 'functional-tests.log'}")
     return recording

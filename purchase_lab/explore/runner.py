@@ -225,7 +225,11 @@ def compare(run: Run, state: State) -> list[str]:
 
 def _said(answer: Answer) -> str:
     error = answer.body.get("error")
-    return f"{error.get('code')}: {error.get('message')}" if isinstance(error, dict) else "an order"
+    return (
+        f"{error.get('code')}: {error.get('message')}"
+        if isinstance(error, dict)
+        else f"order {answer.body.get('order_id')}"
+    )
 
 
 def _placed_answer(expected: Expected, answer: Answer) -> list[str]:
