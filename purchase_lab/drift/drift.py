@@ -55,6 +55,8 @@ def record(out: Path, tests: Path = ROOT / "tests" / "gateway") -> Path:
 
     A failing test does not stop the recording: what its fakes answered is still what it relied on.
     """
+    if not tests.exists():
+        raise RecordingFailed(f"no functional tests at {tests}; run `purchase drift` from a clone of the repository")
     recording = out / "recording.jsonl"
     recording.unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
