@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from purchase_lab.drift.compare import classify, default_real_to_fake, flatten, shapes
+from purchase_lab.drift.compare import FAILING, classify, default_real_to_fake, flatten, shapes
 from purchase_lab.drift.fixtures import to_fake, to_real
+from purchase_lab.drift.report import KINDS
 
 pytestmark = pytest.mark.unit
 
@@ -52,3 +55,11 @@ def test_value_drift_is_asserted_seen_over_http_or_unobserved() -> None:
 def test_catalogue_values_are_test_data_compared_by_type() -> None:
     assert kinds({"amount": {"minor_units": 250}}, {"amount": {"minor_units": 900}}) == {}
     assert to_fake(to_real("2 x MUG-001 with save5")) == "2 x MUG-001 with save5"
+
+
+def test_the_guide_names_every_class_and_which_ones_fail() -> None:
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "drift.md").read_text()
+    for kind in KINDS:
+        assert f"| `{kind}` |" in guide
+        row = next(line for line in guide.splitlines() if line.startswith(f"| `{kind}` |"))
+        assert row.rstrip(" |").endswith("yes" if kind in FAILING else "no")

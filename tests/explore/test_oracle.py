@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from purchase_lab.explore.explore import applicable, pair_cases, pairs_without_reduction, single_cases
 from purchase_lab.explore.oracle import expect
 from purchase_lab.explore.runner import Run
-from purchase_lab.explore.space import FAULTS, FLAG_COMBOS, USER_KINDS, Case, FlagCombo, Injection, Site, UserKind
+from purchase_lab.explore.space import (
+    FAULTS,
+    FLAG_COMBOS,
+    FLAG_MARKS,
+    USER_KINDS,
+    Case,
+    FlagCombo,
+    Injection,
+    Site,
+    UserKind,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -112,3 +124,9 @@ def test_a_case_survives_its_replay_file() -> None:
     assert Case.from_dict(case.to_dict()) == case
     with pytest.raises(ValueError, match="not known"):
         Case.from_dict({**case.to_dict(), "faults": [{"site": "cart.GetCart#1", "fault": "SLOW"}]})
+
+
+def test_the_guide_names_every_fault_and_the_flag_marks_the_lab_uses() -> None:
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "explore.md").read_text()
+    assert all(f"`{fault}`" in guide for fault in FAULTS)
+    assert all(f"`.{mark}1.`" in guide for mark in FLAG_MARKS.values())
