@@ -16,6 +16,9 @@ help:
 	@echo "make bench  benchmarks: floor, checkout, layer costs, footprint (docs/benchmarks.md)"
 	@echo "make soak   chaos load with every service killed in turn, then the invariants (docs/security.md)"
 	@echo "make mutate mutation score of the checkout, cart store, outbox, relay, flags, faults, breaker (~30 min)"
+	@echo "make explore       every fault at every checkout call site, checked against the table (docs/explore.md)"
+	@echo "make explore-deep  the same with pairs of faults (--depth 2) and dynamic reduction"
+	@echo "make drift  the gateway's contract fakes against the real services (docs/drift.md)"
 
 # The virtualenv, with every Python package pinned by constraints.txt.
 $(STAMP): pyproject.toml constraints.txt
@@ -57,11 +60,24 @@ bench: venv gen
 SOAK_ARGS ?=
 soak: venv gen
 	$(BIN)/python -m loadtest.soak $(SOAK_ARGS)
+
 # Mutation testing with mutmut, each module against its fast covering tests; not part of `make test`.
 # Report: artifacts/mutate/report.md; survivors are explained in scripts/mutation-triage.toml.
 .PHONY: mutate
 mutate: venv gen
 	$(BIN)/python scripts/mutate.py $(MUTATE_ARGS)
+
+# Explore the checkout's faults (docs/explore.md) and the fakes' drift (docs/drift.md): each starts a lab of
+# its own on free ports and writes a report under .run/explore/ or .run/drift/; both exit 1 on a failure.
+.PHONY: explore explore-deep drift
+explore: venv gen
+	$(BIN)/purchase explore
+
+explore-deep: venv gen
+	$(BIN)/purchase explore --depth 2
+
+drift: venv gen
+	$(BIN)/purchase drift
 
 lint: tools
 	$(BIN)/ruff check .

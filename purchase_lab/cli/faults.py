@@ -34,6 +34,7 @@ RULE_OPTIONS = (
     ("--user", "user", "only calls for this user id"),
     ("--sku", "sku", "only calls with this SKU"),
     ("--promo", "promo", "only calls with this promo code"),
+    ("--occurrence", "occurrence", "only the Nth call of METHOD within one gateway request (1, 2, ...)"),
     ("--replica", "replica", "only this replica (1, 2, ...) of the service"),
     ("--ttl", "ttl_s", f"seconds until the rule expires, 1 to 3600 (default {DEFAULT_TTL_S})"),
     ("--description", "description", "shown in `fault list` and in every error the rule causes"),

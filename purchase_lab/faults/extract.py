@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
+from purchase_lab.faults.occurrence import OCCURRENCE_METADATA_KEY
 from purchase_lab.faults.rules import CallFacts, normalise_code
 
 # The gateway passes the user to every downstream call in this metadata key.
@@ -19,8 +20,11 @@ PROMO_FIELDS = frozenset({"promo_code", "code"})
 MAX_DEPTH = 4
 
 
-def facts_from_message(message: Message, metadata: Iterable[tuple[str, str | bytes]] | None) -> CallFacts:
-    """The user (metadata first, else the request's user_id) and every sku / promo code in the request.
+def facts_from_message(
+    message: Message, metadata: Iterable[tuple[str, str | bytes]] | None, occurrence: int | None = None
+) -> CallFacts:
+    """The user (metadata first, else the request's user_id), every sku / promo code in the request, and
+    which call of its method within the gateway's request it is (given, else from the metadata).
 
     Fields are found by name anywhere in the message, so `sku`, `items[].sku` and `lines[].sku` all count.
     """
@@ -28,7 +32,10 @@ def facts_from_message(message: Message, metadata: Iterable[tuple[str, str | byt
     promos: set[str] = set()
     _walk_message(message, skus, promos, 0)
     user = _metadata_value(metadata, USER_METADATA_KEY) or _top_level_user(message)
-    return CallFacts(user=user, skus=frozenset(skus), promos=frozenset(promos))
+    if occurrence is None:
+        stamped = _metadata_value(metadata, OCCURRENCE_METADATA_KEY)
+        occurrence = int(stamped) if stamped and stamped.isdigit() else None
+    return CallFacts(user=user, skus=frozenset(skus), promos=frozenset(promos), occurrence=occurrence)
 
 
 def facts_from_http(headers: Mapping[str, str], body: object, path: str) -> CallFacts:

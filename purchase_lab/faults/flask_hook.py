@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from purchase_lab.faults.engine import FaultInjector
 from purchase_lab.faults.extract import facts_from_http
+from purchase_lab.faults.occurrence import begin_request, end_request
 from purchase_lab.faults.rules import CallFacts, Rule
 from purchase_lab.faults.store import faults_path
 from purchase_lab.faults.watcher import RuleSource, RuleWatcher
@@ -41,6 +42,7 @@ def init_app(
     app.extensions[EXTENSION] = injector
 
     def inject_fault() -> Response | None:
+        begin_request()
         if not source.rules or _exempt(request.path, exempt):
             return None
         rules = injector.rules_for(request.path)
@@ -51,6 +53,7 @@ def init_app(
         return None if injection.rule.error is None else _fault_response(injection.rule)
 
     app.before_request(inject_fault)
+    app.teardown_request(lambda _error: end_request())
     return injector
 
 

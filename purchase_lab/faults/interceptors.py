@@ -12,6 +12,7 @@ import grpc
 
 from purchase_lab.faults.engine import FaultInjector, Injection
 from purchase_lab.faults.extract import facts_from_message
+from purchase_lab.faults.occurrence import OCCURRENCE_METADATA_KEY, next_occurrence
 from purchase_lab.faults.rpc_error import InjectedRpcError
 from purchase_lab.faults.rules import UNREACHABLE
 from purchase_lab.faults.watcher import RuleSource
@@ -87,15 +88,22 @@ class FaultClientInterceptor(grpc.UnaryUnaryClientInterceptor):
         self._source = source
 
     def intercept_unary_unary(self, continuation: Callable[..., Any], client_call_details: Any, request: Any) -> Any:
-        """Call straight through unless a rule fires; then delay, fail, or both, as the rule says."""
+        """Call straight through unless a rule fires; then delay, fail, or both, as the rule says.
+
+        While any rule is active, each call carries its occurrence within the gateway's request, so
+        server-side rules can pick one call of a method too (see occurrence.py).
+        """
+        method = method_name(client_call_details.method)
+        occurrence = next_occurrence(self.injector.service, method) if method else None
         if not self._source.rules:
             return continuation(client_call_details, request)
-        method = method_name(client_call_details.method)
+        if occurrence is not None:
+            client_call_details = _with_metadata(client_call_details, (OCCURRENCE_METADATA_KEY, str(occurrence)))
         rules = self.injector.rules_for(method) if method else ()
         if not rules:
             return continuation(client_call_details, request)
         injection = self.injector.choose(
-            rules, method, lambda: facts_from_message(request, client_call_details.metadata)
+            rules, method, lambda: facts_from_message(request, client_call_details.metadata, occurrence)
         )
         if injection is None:
             return continuation(client_call_details, request)
@@ -134,8 +142,20 @@ def _suffer_on_client(injection: Injection, continuation: Callable[..., Any], de
     return continuation(details, request)
 
 
+def _with_metadata(details: Any, pair: tuple[str, str]) -> Any:
+    """The call's details with one more metadata pair."""
+    return _CallDetails(
+        details.method,
+        details.timeout,
+        (*(details.metadata or ()), pair),
+        details.credentials,
+        details.wait_for_ready,
+        details.compression,
+    )
+
+
 class _CallDetails(
     namedtuple("_CallDetails", ("method", "timeout", "metadata", "credentials", "wait_for_ready", "compression")),
     grpc.ClientCallDetails,
 ):
-    """The call's details with the deadline shortened by the latency already spent."""
+    """The call's details with the deadline shortened by the latency already spent, or more metadata."""

@@ -22,6 +22,8 @@ DEFAULT_TTL_S = 300
 MAX_TTL_S = 3600
 MAX_LATENCY_MS = 60_000
 MAX_TEXT = 200
+# The highest call of one method within one request a rule may pick (see occurrence.py).
+MAX_OCCURRENCE = 99
 
 # The methods a rule may name, read from the contracts so a typo is caught when the rule is added.
 METHODS: Mapping[str, tuple[str, ...]] = {
@@ -45,6 +47,7 @@ INPUT_FIELDS = (
     "user",
     "sku",
     "promo",
+    "occurrence",
     "ttl_s",
     "description",
 )
@@ -70,6 +73,7 @@ class CallFacts:
     user: str | None = None
     skus: frozenset[str] = frozenset()
     promos: frozenset[str] = frozenset()
+    occurrence: int | None = None
 
 
 @dataclass(frozen=True)
@@ -88,14 +92,16 @@ class Rule:
     user: str | None = None
     sku: str | None = None
     promo: str | None = None
+    # Only the Nth call of the method within one request (the gateway numbers them); None: every call.
+    occurrence: int | None = None
     description: str = ""
     created_at: float = 0.0
     expires_at: float = 0.0
 
     @property
     def needs_facts(self) -> bool:
-        """True when the rule only hits calls for a certain user, SKU or promo code."""
-        return bool(self.user or self.sku or self.promo)
+        """True when the rule only hits calls for a certain user, SKU, promo code or occurrence."""
+        return bool(self.user or self.sku or self.promo or self.occurrence)
 
     @property
     def details(self) -> str:
@@ -120,11 +126,12 @@ class Rule:
         return self.method == method
 
     def matches(self, facts: CallFacts) -> bool:
-        """True when the call is for the rule's user, SKU and promo code (each only when set)."""
+        """True when the call is for the rule's user, SKU, promo code and occurrence (each only when set)."""
         return (
             (self.user is None or self.user == facts.user)
             and (self.sku is None or self.sku in facts.skus)
             and (self.promo is None or self.promo in facts.promos)
+            and (self.occurrence is None or self.occurrence == facts.occurrence)
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -161,6 +168,8 @@ def _build(given: Mapping[str, object], stamp: dict[str, object], problems: list
     if service == "gateway" and side == "client":
         problems.append("side=client needs a downstream of the gateway: use service cart, pricing or email")
     replica = _number(given.get("replica"), "replica", 1, 99, problems)
+    if given.get("occurrence") is not None and service == "gateway":
+        problems.append("occurrence numbers the gateway's calls to cart, pricing or email; give one of those services")
     if replica is not None and side == "client":
         problems.append("replica is for server-side rules: the gateway cannot tell which replica a call will reach")
     latency = _number(given.get("latency_ms", 0), "latency_ms", 0, MAX_LATENCY_MS, problems) or 0
@@ -184,6 +193,7 @@ def _build(given: Mapping[str, object], stamp: dict[str, object], problems: list
         "user": _text(given.get("user"), "user", problems),
         "sku": _code(given.get("sku"), "sku", problems),
         "promo": _code(given.get("promo"), "promo", problems),
+        "occurrence": _number(given.get("occurrence"), "occurrence", 1, MAX_OCCURRENCE, problems),
         "description": _text(given.get("description") or None, "description", problems) or "",
     }
     if problems:

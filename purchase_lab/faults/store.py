@@ -7,7 +7,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -78,6 +78,11 @@ class FaultStore:
         with self._update() as rules:
             rules.append(rule)
         return rule
+
+    def add_rules(self, rules: Sequence[Rule]) -> None:
+        """Add rules already checked by new_rule, in one write (a tool adding hundreds at once)."""
+        with self._update() as stored:
+            stored.extend(rules)
 
     def remove_rule(self, rule_id: str) -> Rule:
         """Remove the active rule with this id and return it."""

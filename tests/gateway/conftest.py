@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import grpc
 import pytest
 import redis
-from flask import Flask
+from flask import Flask, Response, request
 from flask.testing import FlaskClient
 from google.protobuf.descriptor import ServiceDescriptor
 from purchase.cart.v1 import cart_pb2_grpc
@@ -18,6 +18,7 @@ from purchase.pricing.v1 import pricing_pb2_grpc
 from werkzeug.test import TestResponse
 
 from purchase_lab.config import Settings
+from purchase_lab.drift.record import Recorder
 from purchase_lab.grpc_server import create_server
 from purchase_lab.ports import free_port
 from purchase_lab.telemetry import Telemetry
@@ -64,11 +65,26 @@ class Delegate:
 
     def __init__(self, service: ServiceDescriptor) -> None:
         self.fake: object = None
+        self.name = service.full_name.split(".")[1]
+        # `make drift` records what each fake answered (see purchase_lab/drift/record.py).
+        self.recorder = Recorder.from_env()
         for method in service.methods_by_name:
             setattr(self, method, functools.partial(self._forward, method))
 
     def _forward(self, method: str, request: object, context: grpc.ServicerContext) -> object:
-        return getattr(self.fake, method)(request, context)
+        if self.recorder is None:
+            return getattr(self.fake, method)(request, context)
+        # A failure or delay the test asked for is a negative case, not the contract; a test's own
+        # servicer may have no Faults, and then nothing it answers was injected.
+        faults = getattr(self.fake, "faults", None)
+        failures, delays = getattr(faults, "failures", {}), getattr(faults, "delays", {})
+        injected = "failure" if failures.get(method) or failures.get("*") else "delay" if delays.get(method) else ""
+        answer = None
+        try:
+            answer = getattr(self.fake, method)(request, context)
+            return answer
+        finally:
+            self.recorder.call(self.name, method, request, context, answer, injected)
 
 
 @pytest.fixture
@@ -110,12 +126,21 @@ def make_app(fakes: Fakes, redis_url: str) -> Iterator[Callable[..., Flask]]:
         )
         app = create_app(settings, fallbacks=lambda _user: fallbacks, telemetry=telemetry)
         app.config["TESTING"] = True
+        recorder = Recorder.from_env()
+        if recorder is not None:
+            app.after_request(functools.partial(record_http, recorder))
         apps.append(app)
         return app
 
     yield make
     for app in apps:
         resources(app).close()
+
+
+def record_http(recorder: Recorder, response: Response) -> Response:
+    """Record an HTTP answer of the scenario for `make drift`."""
+    recorder.http(request.path, response.status_code, response.get_json(silent=True))
+    return response
 
 
 def resources(app: Flask) -> Gateway:
