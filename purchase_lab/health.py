@@ -7,6 +7,7 @@ import urllib.error
 import urllib.request
 
 import grpc
+import redis
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 
@@ -29,6 +30,17 @@ def http_ok(url: str, timeout: float = 0.5) -> bool:
             return reply.status == 200
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return False
+
+
+def redis_ok(url: str, timeout: float = 0.5) -> bool:
+    """True when the Redis at url answers PING: a service that keeps its state there can serve."""
+    client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
 
 
 def wait_until(check, what: str, timeout: float, alive=lambda: True) -> None:

@@ -15,7 +15,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "reset",
         help="put flags and faults back to their committed defaults",
         description="Restore every live control of the lab in PURCHASE_CONTROL_DIR: the flags as committed in "
-        "flags/flags.json (this also repairs a broken file) and no fault rules. Running processes follow at once.",
+        "purchase_lab/flags/flags.json (this also repairs a broken file) and no fault rules. Running processes "
+        "follow at once.",
     )
     parser.set_defaults(run=reset)
 

@@ -148,7 +148,7 @@ def test_a_broken_live_file_is_reported_and_purchase_reset_repairs_it_and_clears
     assert "run `purchase reset`" in listed.stderr
     assert reset.returncode == 0, reset.stderr
     assert reset.stdout.splitlines() == [
-        "flags: back to the committed defaults in flags/flags.json",
+        "flags: back to the committed defaults in purchase_lab/flags/flags.json",
         "faults: every fault rule removed",
     ]
     assert live.read_bytes() == COMMITTED_FLAGS.read_bytes()
