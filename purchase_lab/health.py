@@ -7,7 +7,6 @@ import urllib.error
 import urllib.request
 
 import grpc
-import redis
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 
@@ -34,6 +33,8 @@ def http_ok(url: str, timeout: float = 0.5) -> bool:
 
 def redis_ok(url: str, timeout: float = 0.5) -> bool:
     """True when the Redis at url answers PING: a service that keeps its state there can serve."""
+    import redis  # here: the gRPC and HTTP checks of a container's healthcheck need not pay for importing it
+
     client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
     try:
         return bool(client.ping())

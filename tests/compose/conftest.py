@@ -25,6 +25,7 @@ from tests.compose.standins import ensure_base_images
 ROOT = Path(__file__).resolve().parents[2]
 LAB_SERVICES = ("redis", "cart", "pricing", "email", "gateway")
 HEALTHY_TIMEOUT_S = 180.0
+BUILD_CACHE = "purchase-lab-compose-suite/build-cache"
 # What the run found out about images, shown in pytest's summary so a stand-in is never mistaken for the real one.
 NOTES: list[str] = []
 
@@ -33,6 +34,12 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Say loudly which base images were stand-ins and how long the build and start took."""
     for note in NOTES:
         terminalreporter.write_line(f"compose suite: {note}", yellow=True, bold=True)
+
+
+def dotenv_names() -> set[str]:
+    """The names .env sets."""
+    lines = (ROOT / ".env").read_text(encoding="utf-8").splitlines()
+    return {line.split("=", 1)[0] for line in lines if "=" in line and not line.startswith("#")}
 
 
 class Reply:
@@ -54,8 +61,10 @@ class ComposeLab:
         self.engine = engine
         self.project = f"purchase-test-{secrets.token_hex(4)}"
         self.port = free_port()
+        # A variable in the shell overrides .env in compose: the suite's own PURCHASE_* (a control dir of
+        # its own, for one) must not reach the containers, which get .env as a student's would.
         self.env = {
-            **engine.env,
+            **{name: value for name, value in engine.env.items() if name not in dotenv_names()},
             "COMPOSE_PROJECT_NAME": self.project,
             "PURCHASE_PUBLISHED_PORT": str(self.port),
             "PURCHASE_LOAD_UI_PORT": str(free_port()),
@@ -110,8 +119,27 @@ class ComposeLab:
             if containers and all(state == "healthy" for state in states.values()):
                 return
             if time.monotonic() > deadline:
-                raise TimeoutError(f"not healthy after {timeout:.0f} s: {states}\n{self.compose('logs', '--tail=30')}")
+                raise TimeoutError(f"not healthy after {timeout:.0f} s: {states}\n{self.diagnose()}")
             time.sleep(1)
+
+    def diagnose(self) -> str:
+        """Each container's state, its last health check outputs and its last log lines: why it is not healthy."""
+        report = []
+        for container in self.containers():
+            name, state = container["Name"].lstrip("/"), container["State"]
+            health = state.get("Health", {}).get("Log", [])
+            checks = [f"  check: {c['ExitCode']} {c['Output'].strip()[:300]}" for c in health]
+            logs = subprocess.run(
+                ["docker", "logs", "--tail", "8", name],
+                env=self.env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                timeout=60,
+                check=False,
+            ).stdout
+            report += [f"{name}: {state['Status']} {state.get('Health', {}).get('Status', '')}", *checks[-3:], logs]
+        return "\n".join(report)
 
     def token(self) -> str:
         """The admin token the gateway made in the control volume on its first start."""
@@ -134,6 +162,15 @@ class ComposeLab:
     def admin(self, method: str, path: str, body: Any = None) -> Reply:
         """A call to the admin API with the lab's token."""
         return self.call(method, f"/api/v1/admin{path}", body, {"Authorization": f"Bearer {self.token()}"})
+
+    def keep_build_cache(self) -> None:
+        """Tag the images this project built under one fixed name, so `down --rmi local` leaves their layers
+        to the next run's build (a warm run then reinstalls no dependency)."""
+        for line in self.engine.docker("image", "ls", "--format", "{{.Repository}}").splitlines():
+            for separator in ("_", "-"):  # Compose v1 names an image PROJECT_SERVICE, v2 PROJECT-SERVICE
+                if line.startswith(f"{self.project}{separator}"):
+                    service = line[len(self.project) + 1 :]
+                    self.engine.docker("tag", line, f"{BUILD_CACHE}-{service}:latest")
 
     def leftovers(self) -> dict[str, list[str]]:
         """Whatever of this project still exists in the engine: containers, volumes, networks."""
@@ -176,7 +213,10 @@ def compose_lab(engine: Engine) -> Iterator[ComposeLab]:
     try:
         lab.compose("build", timeout=900)
         built = time.monotonic()
-        lab.compose("up", "-d", timeout=600)
+        try:
+            lab.compose("up", "-d", timeout=600)
+        except RuntimeError as error:
+            raise RuntimeError(f"{error}\n{lab.diagnose()}") from None
         lab.wait_healthy()
         healthy = time.monotonic()
         NOTES.append(
@@ -185,6 +225,7 @@ def compose_lab(engine: Engine) -> Iterator[ComposeLab]:
         )
         yield lab
     finally:
+        lab.keep_build_cache()
         lab.compose("--profile", "load", "down", "-v", "--remove-orphans", "--rmi", "local", timeout=300, check=False)
 
 

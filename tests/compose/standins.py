@@ -9,6 +9,7 @@ the label below, and the suite says loudly when it used one. Built once per mach
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import subprocess
@@ -18,6 +19,8 @@ from pathlib import Path
 from tests.compose.engine import CACHE, Engine, EngineUnavailable, run
 
 LABEL = "org.purchase-lab.stand-in"
+# A hash of what a stand-in is built from: a cached stand-in with another hash is out of date and rebuilt.
+RECIPE_LABEL = "org.purchase-lab.stand-in.recipe"
 BASE = "purchase-lab-stand-in/bookworm-minbase:1"
 ROOTFS = CACHE / "stand-in" / "bookworm-minbase.tar"
 MIRROR = "http://deb.debian.org/debian"
@@ -25,8 +28,14 @@ PACKAGES = ("python3", "python3-pip", "ca-certificates", "redis-server", "redis-
 # Trimmed from the root file system: package caches, lists, docs and translations no service reads.
 TRIM = ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man", "usr/share/locale")
 
+# This machine's own certificate authorities (Debian keeps them in LOCAL_CAS), trusted inside the stand-in too:
+# where a proxy of the site answers for PyPI with its own certificate, pip in the build must trust it as well.
+LOCAL_CAS = Path("/usr/local/share/ca-certificates")
+
 PYTHON = f"""FROM {BASE}
-RUN ln -s /usr/bin/python3 /usr/local/bin/python && rm -f /usr/lib/python3.*/EXTERNALLY-MANAGED
+COPY local-ca/ /usr/local/share/ca-certificates/
+RUN update-ca-certificates >/dev/null \\
+    && ln -s /usr/bin/python3 /usr/local/bin/python && rm -f /usr/lib/python3.*/EXTERNALLY-MANAGED
 ENV LANG=C.UTF-8 PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin
 LABEL {LABEL}="python:3.11-slim, stood in by Debian bookworm's python3 (3.11)"
 CMD ["python3"]
@@ -84,12 +93,30 @@ def stand_in_dockerfile(tag: str) -> str:
     raise EngineUnavailable(f"{tag} cannot be pulled and there is no stand-in for it")
 
 
+def local_cas() -> list[Path]:
+    """This machine's own certificate authorities, to be trusted in the stand-in."""
+    return sorted(LOCAL_CAS.glob("**/*.crt")) if LOCAL_CAS.is_dir() else []
+
+
+def recipe(tag: str) -> str:
+    """The hash of everything the stand-in for tag is built from."""
+    digest = hashlib.sha256(stand_in_dockerfile(tag).encode() + REDIS_ENTRYPOINT.encode())
+    for certificate in local_cas():
+        digest.update(certificate.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def label_of(engine: Engine, tag: str, label: str) -> str:
+    """One label of a local image ('' when it has none)."""
+    value = engine.docker("image", "inspect", "--format", f'{{{{index .Config.Labels "{label}"}}}}', tag).strip()
+    return "" if value == "<no value>" else value
+
+
 def is_stand_in(engine: Engine, tag: str) -> bool | None:
     """True for our stand-in, False for a real image, None when the engine does not have the tag."""
-    labels = engine.docker("image", "inspect", "--format", f'{{{{index .Config.Labels "{LABEL}"}}}}', tag, check=False)
-    if not labels.strip() and not engine.docker("image", "ls", "-q", tag).strip():
+    if not engine.docker("image", "ls", "-q", tag).strip():
         return None
-    return bool(labels.strip()) and labels.strip() != "<no value>"
+    return bool(label_of(engine, tag, LABEL))
 
 
 def pulled(engine: Engine, tag: str) -> bool:
@@ -126,7 +153,7 @@ def ensure_base_images(engine: Engine, root: Path) -> list[str]:
         present = is_stand_in(engine, tag)
         if present is None and pulled(engine, tag):
             present = False
-        if present is None:
+        if present is None or (present and label_of(engine, tag, RECIPE_LABEL) != recipe(tag)):
             build_stand_in(engine, tag)
             present = True
         if present:
@@ -143,4 +170,8 @@ def build_stand_in(engine: Engine, tag: str) -> None:
     with tempfile.TemporaryDirectory(prefix="stand-in-context-") as context:
         (Path(context) / "Dockerfile").write_text(stand_in_dockerfile(tag))
         (Path(context) / "docker-entrypoint.sh").write_text(REDIS_ENTRYPOINT)
-        engine.docker("build", "--quiet", "--tag", tag, context, timeout=600)
+        (Path(context) / "local-ca").mkdir()
+        for certificate in local_cas():
+            shutil.copy(certificate, Path(context) / "local-ca" / certificate.name)
+        label = f"{RECIPE_LABEL}={recipe(tag)}"
+        engine.docker("build", "--quiet", "--label", label, "--tag", tag, context, timeout=600)
