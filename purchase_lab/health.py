@@ -31,6 +31,19 @@ def http_ok(url: str, timeout: float = 0.5) -> bool:
         return False
 
 
+def redis_ok(url: str, timeout: float = 0.5) -> bool:
+    """True when the Redis at url answers PING: a service that keeps its state there can serve."""
+    import redis  # here: the gRPC and HTTP checks of a container's healthcheck need not pay for importing it
+
+    client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
 def wait_until(check, what: str, timeout: float, alive=lambda: True) -> None:
     """Poll check() every 50 ms until it is true; raise TimeoutError naming what never came up.
 

@@ -2,6 +2,7 @@
 
 python -m purchase_lab.healthcheck grpc HOST:PORT     # the standard gRPC health service says SERVING
 python -m purchase_lab.healthcheck http URL           # a GET of URL answers 200
+python -m purchase_lab.healthcheck grpc HOST:PORT --redis REDIS_URL   # ... and its Redis answers PING
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from purchase_lab.health import grpc_serving, http_ok
+from purchase_lab.health import grpc_serving, http_ok, redis_ok
 
 CHECKS = {"grpc": grpc_serving, "http": http_ok}
 
@@ -20,11 +21,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("protocol", choices=sorted(CHECKS), help="grpc: standard health service; http: GET")
     parser.add_argument("target", help="HOST:PORT for grpc, a URL for http")
     parser.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for an answer (default 2)")
+    parser.add_argument(
+        "--redis", metavar="URL", help="healthy only while the Redis at URL answers too (for cart and email)"
+    )
     options = parser.parse_args(argv)
-    if CHECKS[options.protocol](options.target, timeout=options.timeout):
-        return 0
-    parser.exit(1, f"{options.target} is not healthy ({options.protocol} health check failed)\n")
-    return 1
+    if not CHECKS[options.protocol](options.target, timeout=options.timeout):
+        parser.exit(1, f"{options.target} is not healthy ({options.protocol} health check failed)\n")
+    if options.redis and not redis_ok(options.redis, timeout=options.timeout):
+        parser.exit(1, f"{options.target} is not healthy: its Redis at {options.redis} does not answer\n")
+    return 0
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ LabReset = Callable[[Path], str]
 def reset_flags(directory: Path) -> str:
     """Put the live flags file back to the committed definitions (repairing a broken one)."""
     flags.reset(directory / flags.LIVE_FILE_NAME)
-    return "flags: back to the committed defaults in flags/flags.json"
+    return f"flags: back to the committed defaults in {flags.COMMITTED_FLAGS_SOURCE}"
 
 
 def reset_faults(directory: Path) -> str:

@@ -160,16 +160,19 @@ def test_lab_services_never_wait_for_a_profiled_one(lab_services: dict[str, Any]
 def test_only_the_gateway_is_published(lab_services: dict[str, Any]) -> None:
     published = {name for name, service in lab_services.items() if service.get("ports")}
     assert published == {"gateway"}
-    assert lab_services["gateway"]["ports"] == ["${PURCHASE_PUBLISHED_PORT}:${PURCHASE_GATEWAY_PORT}"]
+    assert lab_services["gateway"]["ports"] == [
+        "${PURCHASE_PUBLISHED_HOST}:${PURCHASE_PUBLISHED_PORT}:${PURCHASE_GATEWAY_PORT}"
+    ]
+    assert dotenv()["PURCHASE_PUBLISHED_HOST"] == "127.0.0.1"
 
 
 def test_the_observability_tools_publish_their_pages_only(compose: dict[str, Any]) -> None:
     published = {name: service.get("ports") for name, service in in_profile(compose, "observability").items()}
 
     assert published == {
-        "jaeger": ["${JAEGER_PUBLISHED_PORT}:16686"],
-        "prometheus": ["${PROMETHEUS_PUBLISHED_PORT}:9090"],
-        "grafana": ["${GRAFANA_PUBLISHED_PORT}:3000"],
+        "jaeger": ["${PURCHASE_PUBLISHED_HOST}:${JAEGER_PUBLISHED_PORT}:16686"],
+        "prometheus": ["${PURCHASE_PUBLISHED_HOST}:${PROMETHEUS_PUBLISHED_PORT}:9090"],
+        "grafana": ["${PURCHASE_PUBLISHED_HOST}:${GRAFANA_PUBLISHED_PORT}:3000"],
     }
 
 
@@ -196,3 +199,23 @@ def test_redis_persists_to_a_named_volume(compose: dict[str, Any]) -> None:
     assert redis["command"][redis["command"].index("--appendonly") + 1] == "yes"
     volume = redis["volumes"][0].split(":")[0]
     assert volume in compose["volumes"]
+
+
+def test_the_services_that_keep_state_in_redis_are_healthy_only_with_redis(lab_services: dict[str, Any]) -> None:
+    for name in ("cart", "email"):
+        test = lab_services[name]["healthcheck"]["test"]
+        assert test[-2:] == ["--redis", "${PURCHASE_REDIS_URL}"], f"{name}'s health must follow its Redis"
+
+
+def test_the_admin_token_reaches_the_gateway_and_lives_in_the_control_volume(lab_services: dict[str, Any]) -> None:
+    environment = lab_services["gateway"]["environment"]
+    assert environment["PURCHASE_ADMIN_TOKEN"] == "${PURCHASE_ADMIN_TOKEN}"
+    assert environment["PURCHASE_ADMIN_TOKEN_FILE"] == "${PURCHASE_ADMIN_TOKEN_FILE}"
+    mount = next(volume for volume in lab_services["gateway"]["volumes"] if volume.startswith("control:"))
+    assert dotenv()["PURCHASE_ADMIN_TOKEN_FILE"] == f"{mount.split(':')[1]}/admin-token"
+
+
+def test_the_image_copies_no_data_from_outside_the_packages() -> None:
+    copied = [line.split()[1] for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("COPY ")]
+    assert "flags" not in copied
+    assert not (ROOT / "flags").exists(), "the flag definitions are package data in purchase_lab/flags/"

@@ -22,8 +22,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "reset",
         help="put flags and faults back to their committed defaults (--data: empty the shop; --all: both)",
         description="Restore every live control of the lab in PURCHASE_CONTROL_DIR: the flags as committed in "
-        "flags/flags.json (this also repairs a broken file) and no fault rules. It returns once every running "
-        "process has applied both.",
+        "purchase_lab/flags/flags.json (this also repairs a broken file) and no fault rules. It returns once every "
+        "running process has applied both.",
     )
     scope = parser.add_mutually_exclusive_group()
     scope.add_argument(

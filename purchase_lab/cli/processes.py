@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from purchase_lab.acks import Ack, flag_agreement, running
+from purchase_lab.compose import DEFAULT_PROJECT, compose_command, compose_project
 from purchase_lab.config import control_dir, run_dir
 from purchase_lab.control import NoLabRunning, Reply, send
 from purchase_lab.topology import SERVICES
@@ -61,9 +62,19 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _ask(request: Mapping[str, Any]) -> Reply | None:
     """Send a request to the running lab; on failure say why on stderr and return None."""
+    command = compose_command(request["op"], request.get("service"), compose_project() or DEFAULT_PROJECT)
+    if compose_project() is not None:
+        print(
+            f"purchase: this lab runs under Docker Compose, which controls its containers: run {command} "
+            "on the host, in the directory of docker-compose.yml",
+            file=sys.stderr,
+        )
+        return None
     try:
         return send(run_dir(), request)
-    except (NoLabRunning, ValueError) as error:
+    except NoLabRunning as error:
+        print(f"purchase: {error}; if the lab runs under Docker Compose, run {command} instead", file=sys.stderr)
+    except ValueError as error:
         print(f"purchase: {error}", file=sys.stderr)
     except OSError as error:
         print(f"purchase: could not talk to the lab's supervisor ({error}); is `purchase up` running?", file=sys.stderr)

@@ -11,6 +11,7 @@ from purchase_lab.flags.context import UserContext, check_app_version
 from purchase_lab.flags.definitions import (
     CHECKOUT_FALLBACKS,
     COMMITTED_FLAGS,
+    COMMITTED_FLAGS_SOURCE,
     FLAGS,
     LIVE_FILE_NAME,
     LOYALTY_DISCOUNT,
@@ -44,6 +45,7 @@ from purchase_lab.flags.rollout import Rollout
 __all__ = [
     "CHECKOUT_FALLBACKS",
     "COMMITTED_FLAGS",
+    "COMMITTED_FLAGS_SOURCE",
     "FLAGS",
     "LIVE_FILE_NAME",
     "LOYALTY_DISCOUNT",

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from types import MappingProxyType
 
@@ -19,8 +21,11 @@ from purchase_lab.flags.errors import UnknownFlag
 CHECKOUT_FALLBACKS = "checkout.fallbacks"
 LOYALTY_DISCOUNT = "pricing.loyalty_discount"
 
-# The definitions in git; a running lab never writes them (it works on a live copy).
-COMMITTED_FLAGS = Path(__file__).resolve().parents[2] / "flags" / "flags.json"
+# The definitions in git, shipped as package data so that an installed copy (a container image, a wheel)
+# finds them wherever it lives; a running lab never writes them (it works on a live copy).
+COMMITTED_FLAGS: Traversable = files("purchase_lab.flags") / "flags.json"
+# Where they are in a clone, for messages and docs.
+COMMITTED_FLAGS_SOURCE = "purchase_lab/flags/flags.json"
 LIVE_FILE_NAME = "flags.json"
 # How often each process looks at the live file's mtime: a change reaches everyone within ~this.
 POLL_MS = 100

@@ -17,6 +17,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ _TRIAL_CONTEXTS = (
 )
 
 
-def parse_document(text: str, path: Path) -> dict[str, Any]:
+def parse_document(text: str, path: Path | Traversable) -> dict[str, Any]:
     """Parse and check a flags document; raise InvalidFlagsFile saying where it is wrong."""
     try:
         document = json.loads(text)
@@ -105,7 +106,7 @@ def _resolver_for(evaluator: FlagdCore, sample: Any) -> Callable[[str, Evaluatio
     return lambda key, context: evaluator.resolve_object_value(key, {}, context)
 
 
-def read_document(path: Path) -> dict[str, Any]:
+def read_document(path: Path | Traversable) -> dict[str, Any]:
     """Read and check the flags file at path; raise InvalidFlagsFile when it is missing or invalid."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -169,19 +170,19 @@ def locked(path: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def committed_text(committed: Path = COMMITTED_FLAGS) -> str:
+def committed_text(committed: Traversable = COMMITTED_FLAGS) -> str:
     """The committed default flags, checked; raise InvalidFlagsFile when the file in git is broken."""
     text = committed.read_text(encoding="utf-8")
     parse_document(text, committed)
     return text
 
 
-def restore_defaults(path: Path, committed: Path = COMMITTED_FLAGS) -> None:
+def restore_defaults(path: Path, committed: Traversable = COMMITTED_FLAGS) -> None:
     """Replace the live file with the committed defaults. Hold `locked(path)`."""
     _replace_atomically(path, committed_text(committed))
 
 
-def seed_live_file(path: Path, committed: Path = COMMITTED_FLAGS) -> bool:
+def seed_live_file(path: Path, committed: Traversable = COMMITTED_FLAGS) -> bool:
     """Create the live file from the committed defaults when it does not exist; True when it did so."""
     if path.exists():
         return False

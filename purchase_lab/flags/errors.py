@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 RESET_HINT = "fix the file, or run `purchase reset` to restore the committed defaults"
@@ -51,7 +52,7 @@ class FlagKilled(FlagError):
 class InvalidFlagsFile(FlagError):
     """A flags file that is not valid flagd JSON, or that the flagd evaluator cannot serve."""
 
-    def __init__(self, path: Path, where: str, problem: str) -> None:
+    def __init__(self, path: Path | Traversable, where: str, problem: str) -> None:
         self.path = path
         self.where = where
         self.problem = problem

@@ -18,6 +18,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
 from purchase_lab.acks import process_acks
+from purchase_lab.admin_token import ensure_token_file
 from purchase_lab.config import ConfigError, Settings, replica
 from purchase_lab.logs import configure_logging
 from purchase_lab.processes import exit_with_parent
@@ -130,12 +131,19 @@ class GatewayServer(BaseApplication):
 def main() -> None:
     """Read the settings and serve until SIGTERM or SIGINT."""
     try:
+        token_file = ensure_token_file()
         settings = Settings.from_env()
         # Checked here, once: a bad OTEL_* value would otherwise fail every worker's boot in turn.
         TelemetrySettings.from_env("gateway")
-    except ConfigError as error:
+    except (ConfigError, OSError, ValueError) as error:
         sys.exit(f"gateway: {error}")
     configure_logging("gateway", settings.log_level, settings.log_format)
+    if token_file is not None:
+        logging.getLogger("gateway").info(
+            "the admin token is in %s; under Docker Compose print it with `docker compose exec gateway cat %s`",
+            token_file,
+            token_file,
+        )
     exit_with_parent()
     GatewayServer(settings).run()
 

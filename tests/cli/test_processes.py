@@ -132,3 +132,22 @@ def test_the_container_healthcheck_asks_each_real_health_protocol(healthy_lab: R
     assert healthcheck("grpc", f"127.0.0.1:{healthy_lab.ports['email']}") == 1
     assert healthcheck("grpc", f"127.0.0.1:{healthy_lab.ports['redis']}") == 1  # not a gRPC server
     assert healthcheck("http", gateway.replace("/healthz", "/no-such-page")) == 1
+
+
+def test_the_container_healthcheck_of_a_redis_user_follows_redis(healthy_lab: RunningLab) -> None:
+    cart = f"127.0.0.1:{healthy_lab.ports['cart']}"
+    redis_url = f"redis://127.0.0.1:{healthy_lab.ports['redis']}/0"
+
+    def healthcheck(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "purchase_lab.healthcheck", "grpc", cart, *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
+
+    assert healthcheck("--redis", redis_url).returncode == 0
+
+    healthy_lab.purchase("stop", "redis")
+
+    # cart's gRPC health alone still says SERVING: the reason compose asks for its Redis too.
+    assert healthcheck().returncode == 0
+    refused = healthcheck("--redis", redis_url)
+    assert refused.returncode == 1
+    assert f"its Redis at {redis_url} does not answer" in refused.stderr

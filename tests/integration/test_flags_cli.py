@@ -149,7 +149,7 @@ def test_a_broken_live_file_is_reported_and_purchase_reset_repairs_it_and_clears
     assert reset.returncode == 0, reset.stderr
     lines = reset.stdout.splitlines()
     assert lines[:2] == [
-        "flags: back to the committed defaults in flags/flags.json",
+        "flags: back to the committed defaults in purchase_lab/flags/flags.json",
         "faults: every fault rule removed",
     ]
     # It returns once the gateway and pricing serve the repaired flags and every process dropped the rule.
