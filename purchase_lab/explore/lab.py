@@ -35,6 +35,14 @@ SYNC_TIMEOUT_S = 10.0
 RULE_TTL_S = 900
 # A breaker that never opens within one exploration (see the module docstring).
 NEVER_OPENS = "10000"
+# Deadlines and budget with room for a busy machine: a call that is slow only because the machine is
+# loaded must not look like an injected fault. (LATENCY faults go past these deadlines.)
+DEADLINES = {
+    "PURCHASE_CART_DEADLINE_MS": "1500",
+    "PURCHASE_PRICING_DEADLINE_MS": "1000",
+    "PURCHASE_EMAIL_DEADLINE_MS": "1000",
+    "PURCHASE_CHECKOUT_BUDGET_MS": "8000",
+}
 # How soon the processes send their spans: the default (5 s) would make every run wait.
 SPAN_DELAY_MS = "100"
 
@@ -77,6 +85,7 @@ class ExploreLab:
             "PURCHASE_GATEWAY_WORKERS": "1",
             "PURCHASE_GATEWAY_THREADS": "16",
             "PURCHASE_BREAKER_FAILURES": NEVER_OPENS,
+            **DEADLINES,
             "PURCHASE_ADMIN_TOKEN": f"explore-{secrets.token_hex(16)}",
             "OTEL_SDK_DISABLED": "false",
             "OTEL_TRACES_EXPORTER": "otlp" if traces_endpoint else "none",
