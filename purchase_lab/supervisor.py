@@ -23,6 +23,7 @@ from typing import Any
 
 from purchase_lab.config import Settings
 from purchase_lab.processes import LineSink, ManagedProcess, print_prefixed
+from purchase_lab.releases import CURRENT, RELEASE_ENV
 from purchase_lab.topology import REPLICA_PORT_STEP, lab_processes
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class ProcessStatus:
     healthy: bool
     service: str
     replica: int | None  # None when the service runs as one process
+    release: str = ""  # the release the process runs (or will run when started again)
 
     def to_dict(self) -> dict[str, Any]:
         """The status as plain JSON-ready data."""
@@ -79,6 +81,11 @@ class _Slot:
         self.replica = replica
         self.wanted = False  # started by the supervisor and not since stopped on request
         self.stopped = True  # stopped on request (or never started), as opposed to exited
+
+    @property
+    def release(self) -> str:
+        """The release this process runs: the one its next start is given (redis has none)."""
+        return self.process.spec.env.get(RELEASE_ENV) or CURRENT.get(self.service, "")
 
 
 class Supervisor:
@@ -241,6 +248,7 @@ class Supervisor:
                 health[name],
                 slot.service,
                 slot.replica,
+                slot.release,
             )
             for name, slot in self._slots.items()
         ]

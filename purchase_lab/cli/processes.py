@@ -76,12 +76,13 @@ def show_status(options: argparse.Namespace) -> int:
         print(json.dumps(reply, indent=2))
     else:
         print(f"supervisor pid {reply['supervisor_pid']}, run dir {run_dir()}")
-        print(f"{'SERVICE':<{NAME_WIDTH}}{'STATE':<13}{'PID':<9}{'HEALTH':<11}ADDRESS")
+        print(f"{'SERVICE':<{NAME_WIDTH}}{'STATE':<13}{'PID':<9}{'HEALTH':<11}{'RELEASE':<9}ADDRESS")
         for process in processes:
             health = "healthy" if process["healthy"] else "unhealthy"
             pid = process["pid"] or "-"
             name = process["name"]
-            print(f"{name:<{NAME_WIDTH}}{process['state']:<13}{pid!s:<9}{health:<11}{process['address']}")
+            release = process.get("release") or "-"
+            print(f"{name:<{NAME_WIDTH}}{process['state']:<13}{pid!s:<9}{health:<11}{release:<9}{process['address']}")
     return 0 if all(p["state"] == "running" and p["healthy"] for p in processes) else 3
 
 

@@ -14,6 +14,8 @@ from types import TracebackType
 
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
+from purchase_lab.releases import process_release
+
 # Seconds: a local gRPC round trip takes about a millisecond, a deadline up to a few seconds.
 DURATION_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -33,6 +35,8 @@ class PurchaseMetrics:
 
     def __init__(self, meter: Meter) -> None:
         self._meter = meter
+        # The release this process runs, on every RED series: a canary is compared with its baseline by it.
+        self.release = process_release()
         self.rpc_server_duration = meter.create_histogram(
             "purchase.rpc.server.duration",
             unit="s",
@@ -71,7 +75,8 @@ class PurchaseMetrics:
     def record_rpc(self, service: str, method: str, status: str, seconds: float) -> None:
         """One gRPC call served: its service (full name), method, status code name and duration."""
         self.rpc_server_duration.record(
-            seconds, {"rpc.service": service, "rpc.method": method, "rpc.response.status_code": status}
+            seconds,
+            {"rpc.service": service, "rpc.method": method, "rpc.response.status_code": status, "release": self.release},
         )
 
     def dependency_call(self, dependency: str, method: str) -> DependencyCall:

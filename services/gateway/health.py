@@ -10,6 +10,8 @@ import os
 
 from flask import Blueprint
 
+from purchase_lab.releases import process_release
+from purchase_lab.routing import routes_summary
 from services.gateway.resources import gateway
 
 bp = Blueprint("health", __name__)
@@ -28,4 +30,7 @@ def healthz() -> dict[str, object]:
         "service": "gateway",
         "worker": os.getpid(),
         "breakers": {name: breaker.snapshot().to_dict() for name, breaker in gateway().breakers.items()},
+        "release": process_release(),
+        # Each dependency's replicas and their releases, as the deployer routes them (empty: nothing routed).
+        "replicas": routes_summary(routes.routes) if (routes := gateway().downstreams.routes) else {},
     }

@@ -44,7 +44,12 @@ def test_each_rpc_is_counted_by_method_and_status_code_and_timed(recorded: Recor
         pricing.stub.GetAdjustment(pricing_pb2.GetAdjustmentRequest(user_id="bob"), timeout=2)
 
     ok = dict(recorded.points(RPC)[0][0])
-    assert ok == {"rpc.service": PRICING_SERVICE, "rpc.method": "GetAdjustment", "rpc.response.status_code": "OK"}
+    assert ok == {
+        "rpc.service": PRICING_SERVICE,
+        "rpc.method": "GetAdjustment",
+        "rpc.response.status_code": "OK",
+        "release": "1.0",
+    }
     assert recorded.count(RPC, **{"rpc.response.status_code": "OK"}) == 1
     assert recorded.count(RPC, **{"rpc.response.status_code": "NOT_FOUND"}) == 1
     assert recorded.points(RPC)[0][1].sum > 0
