@@ -5,6 +5,9 @@ vs control users): it knows cohorts and readings, nothing about deploys or flags
 """
 
 from purchase_lab.analysis.compare import (
+    FAIL,
+    PASS,
+    WAIT,
     Cohort,
     Decision,
     GateCheck,
@@ -15,6 +18,9 @@ from purchase_lab.analysis.compare import (
 from purchase_lab.analysis.report import to_json, to_markdown
 
 __all__ = [
+    "FAIL",
+    "PASS",
+    "WAIT",
     "Cohort",
     "Decision",
     "GateCheck",

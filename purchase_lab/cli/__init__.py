@@ -10,10 +10,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from purchase_lab.cli import faults, flags, lab, load, processes, releases, up
+from purchase_lab.cli import deploy, faults, flags, lab, load, processes, releases, up
 from purchase_lab.config import ConfigError
 
-COMMAND_GROUPS = (up, processes, faults, flags, lab, load, releases)
+COMMAND_GROUPS = (up, processes, faults, flags, lab, load, releases, deploy)
 
 
 def build_parser() -> argparse.ArgumentParser:

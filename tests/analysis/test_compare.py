@@ -32,7 +32,8 @@ def test_a_candidate_failing_a_quarter_of_its_calls_fails_the_error_rate_gate() 
     [failed] = decision.failed
     assert failed.metric == "error_rate"
     assert (failed.baseline, failed.candidate) == (0.0, 0.25)
-    assert "25.0% (10/40)" in decision.summary() and "0.0% (0/60)" in decision.summary()
+    assert "25.0% (10/40)" in decision.summary()
+    assert "0.0% (0/60)" in decision.summary()
     assert "95% one-sided" in failed.threshold
 
 
