@@ -48,6 +48,7 @@ load: venv gen
 
 bench: venv gen
 	$(BIN)/python -m bench --out artifacts/bench
+	$(BIN)/python -m bench.deploys --out artifacts/bench
 
 lint: tools
 	$(BIN)/ruff check .

@@ -40,10 +40,7 @@ RELEASES: Mapping[str, tuple[Release, ...]] = {
         Release("pricing", "1.2", "first-order discount says 'Welcome! 10% off your first order'"),
     ),
     "email": (Release("email", "1.0", "confirmation and discount emails kept in a Redis outbox"),),
-    "gateway": (
-        Release("gateway", "1.0", "shop API, checkout, admin API and ops console"),
-        Release("gateway", "1.1", "the same as 1.0, with the release in an X-Purchase-Release response header"),
-    ),
+    "gateway": (Release("gateway", "1.0", "shop API, checkout, admin API and ops console"),),
 }
 
 

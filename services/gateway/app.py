@@ -19,6 +19,7 @@ from purchase_lab.telemetry.instrument import instrument_flask
 from services.gateway import (
     admin,
     admin_console,
+    admin_deploys,
     admin_faults,
     admin_flags,
     checkout_api,
@@ -87,6 +88,7 @@ def create_app(
     admin_flags.init_app(app)
     observe_control_plane(app, telemetry, flask_hook.init_app(app, replica=replica(), source=fault_rules))
     admin_faults.init_app(app)
+    admin_deploys.init_app(app)
     admin_console.init_app(app, settings)
     console.init_app(app)
     errors.init_app(app)
