@@ -153,6 +153,7 @@ class _Lab:
             log.error("the lab did not start; stopping what did")
             return 1
         if self._signal is None:
+            self.deployer.record_inventory()
             self._announce(time.monotonic() - began)
             self._serve()
         log.info("received %s; stopping every process", signal.Signals(self._signal or signal.SIGTERM).name)
@@ -198,6 +199,7 @@ class _Lab:
                 done.set_result(self._run_op(op, service))
             except (SupervisorError, DeployFailed, DeployInterrupted, ConfigError) as error:
                 done.set_exception(error)
+            self.deployer.record_inventory()
             self.supervisor.reap()
 
     def _run_op(self, op: str, argument: Any) -> str:

@@ -18,10 +18,11 @@ from typing import Any
 from purchase_lab.analysis import PASS, WAIT, Decision, Thresholds, compare, to_markdown
 from purchase_lab.deploy.measure import MetricsUnreadable, cohort, read_replica
 from purchase_lab.deploy.smoke import smoke_test
-from purchase_lab.deploy.state import DeployRecord, previous_release, remember
+from purchase_lab.deploy.state import DeployRecord, previous_release, remember, write_inventory
 from purchase_lab.releases import find_release
 from purchase_lab.routing import Route, read_routes, routes_path, write_routes
 from purchase_lab.supervisor import ReplicaInfo, Supervisor, SupervisorError
+from purchase_lab.topology import GRPC_SERVICES
 
 log = logging.getLogger(__name__)
 
@@ -310,8 +311,22 @@ class Deployer:
 
     def _say(self, message: str) -> None:
         log.info("deploy: %s", message)
+        self.record_inventory()
         if self._record is not None:
             self._record.event(message)
+
+    def record_inventory(self) -> None:
+        """Write every gRPC service's processes and releases to the run dir, for the console and /healthz."""
+        write_inventory(
+            self._run_dir,
+            {
+                service: [
+                    {"name": r.name, "address": r.address, "release": r.release, "running": r.running}
+                    for r in self._supervisor.replicas_of(service)
+                ]
+                for service in GRPC_SERVICES
+            },
+        )
 
 
 def deploy_request(data: Mapping[str, Any]) -> DeployRequest:

@@ -84,3 +84,19 @@ def _history(run_dir: Path) -> dict[str, dict[str, str]]:
         return json.loads((deploy_dir(run_dir) / HISTORY_FILE).read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
+
+
+INVENTORY_FILE = "replicas.json"
+
+
+def write_inventory(run_dir: Path, replicas: dict[str, list[dict[str, Any]]]) -> None:
+    """Record every gRPC service's processes with their address and release (for the console and /healthz)."""
+    _write_json(deploy_dir(run_dir) / INVENTORY_FILE, replicas)
+
+
+def read_inventory(run_dir: Path) -> dict[str, list[dict[str, Any]]]:
+    """The processes of each gRPC service as the supervisor last recorded them; empty when none is running."""
+    try:
+        return json.loads((deploy_dir(run_dir) / INVENTORY_FILE).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return {}

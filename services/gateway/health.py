@@ -10,6 +10,8 @@ import os
 
 from flask import Blueprint
 
+from purchase_lab.config import run_dir
+from purchase_lab.deploy.state import read_inventory
 from purchase_lab.releases import process_release
 from purchase_lab.routing import routes_summary
 from services.gateway.resources import gateway
@@ -31,6 +33,11 @@ def healthz() -> dict[str, object]:
         "worker": os.getpid(),
         "breakers": {name: breaker.snapshot().to_dict() for name, breaker in gateway().breakers.items()},
         "release": process_release(),
-        # Each dependency's replicas and their releases, as the deployer routes them (empty: nothing routed).
-        "replicas": routes_summary(routes.routes) if (routes := gateway().downstreams.routes) else {},
+        "replicas": _replicas(),
     }
+
+
+def _replicas() -> dict[str, object]:
+    """Each dependency's replicas and releases: as the deployer routes them, else as the supervisor runs them."""
+    routes = gateway().downstreams.routes
+    return {**read_inventory(run_dir()), **(routes_summary(routes.routes) if routes is not None else {})}

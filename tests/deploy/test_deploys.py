@@ -113,8 +113,9 @@ def test_ctrl_c_mid_deploy_leaves_the_lab_consistent_and_says_how_to_go_on(lab: 
         )
 
         def measuring() -> bool:
-            events = json.loads(state_path.read_text(encoding="utf-8"))["events"]
-            return any("gate: measuring" in event["message"] for event in events)
+            state = json.loads(state_path.read_text(encoding="utf-8"))
+            this_deploy = state["strategy"] == "rolling" and state["phase"] == "running"
+            return this_deploy and any("gate: measuring" in event["message"] for event in state["events"])
 
         wait_until(measuring, "the deploy's first gate", 120, lambda: deploy.poll() is None)
         began = time.monotonic()
