@@ -44,6 +44,7 @@ class ReplicaInfo:
     release: str
     metrics_port: int
     running: bool
+    pid: int | None = None
 
 
 @dataclass(frozen=True)
@@ -244,7 +245,14 @@ class Supervisor:
     def replicas_of(self, service: str) -> list[ReplicaInfo]:
         """Every process of a service, in order, with what a deployer needs to know of it."""
         return [
-            ReplicaInfo(name, slot.process.spec.address, slot.release, self._metrics_port(slot), slot.process.running)
+            ReplicaInfo(
+                name,
+                slot.process.spec.address,
+                slot.release,
+                self._metrics_port(slot),
+                slot.process.running,
+                slot.process.pid if slot.process.running else None,
+            )
             for name, slot in self._slots.items()
             if slot.service == service
         ]

@@ -20,6 +20,8 @@ from purchase_lab.deploy.deployer import STRATEGIES
 from purchase_lab.deploy.state import read_state
 from purchase_lab.topology import GRPC_SERVICES
 
+# The gateway can be redeployed (gunicorn replaces its workers); the gRPC services can change release.
+DEPLOYABLE = (*GRPC_SERVICES, "gateway")
 # A deploy may take minutes: the reply comes when it ends.
 DEPLOY_TIMEOUT = 3600.0
 POLL_SECONDS = 0.2
@@ -60,11 +62,8 @@ def run_deploy(options: argparse.Namespace) -> int:
     """`purchase deploy status`, or a deploy followed live until it ends."""
     if options.target == ["status"]:
         return show_deploy_status(options.json)
-    if len(options.target) != 2 or options.target[0] not in GRPC_SERVICES:
-        print(
-            f"purchase: give SERVICE VERSION (SERVICE one of {', '.join(GRPC_SERVICES)}), or `status`",
-            file=sys.stderr,
-        )
+    if len(options.target) != 2 or options.target[0] not in DEPLOYABLE:
+        print(f"purchase: give SERVICE VERSION (SERVICE one of {', '.join(DEPLOYABLE)}), or `status`", file=sys.stderr)
         return 2
     service, version = options.target
     request = {
@@ -90,17 +89,22 @@ def run_rollback(options: argparse.Namespace) -> int:
 def _follow(request: Mapping[str, Any]) -> int:
     """Send a long request, print the deploy's progress lines until the reply, stop it cleanly on Ctrl-C."""
     replies: list[Reply | BaseException] = []
+    # An Event, not Thread.join: a join interrupted by Ctrl-C can report a live thread as finished.
+    answered = threading.Event()
+
+    def ask() -> None:
+        replies.append(_send(request))
+        answered.set()
+
     seen = _event_count()
-    asking = threading.Thread(target=lambda: replies.append(_send(request)), daemon=True)
-    asking.start()
+    threading.Thread(target=ask, daemon=True).start()
     try:
-        while asking.is_alive():
+        while not answered.wait(POLL_SECONDS):
             seen = _print_events(seen)
-            asking.join(POLL_SECONDS)
     except KeyboardInterrupt:
         print("purchase: stopping the deploy at its next safe point (every replica stays healthy) ...", flush=True)
         _send({"op": "deploy-stop"})
-        asking.join(DEPLOY_TIMEOUT)
+        answered.wait(DEPLOY_TIMEOUT)
     _print_events(seen)
     reply = replies[0] if replies else OSError("no reply from the supervisor")
     if isinstance(reply, BaseException):

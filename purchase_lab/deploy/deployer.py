@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from purchase_lab.analysis import PASS, WAIT, Decision, Thresholds, compare, to_markdown
+from purchase_lab.deploy.gateway import replace_workers
 from purchase_lab.deploy.measure import MetricsUnreadable, cohort, read_replica
 from purchase_lab.deploy.smoke import smoke_test
 from purchase_lab.deploy.state import DeployRecord, previous_release, remember, write_inventory
@@ -108,6 +109,8 @@ class Deployer:
             + ", ".join(f"{r.name}={r.release}" for r in active)
         )
         runs = {"rolling": self._rolling, "blue-green": self._blue_green, "canary": self._canary}
+        if request.service == "gateway":
+            runs = dict.fromkeys(STRATEGIES, self._gateway)
         try:
             summary = runs[request.strategy](request, active, old)
         except DeployFailed as error:
@@ -216,6 +219,25 @@ class Deployer:
             f"{request.service}` switches back at once"
         )
         return f"{request.service}: traffic on {len(green)} replicas of {request.version} (blue-green)"
+
+    def _gateway(self, request: DeployRequest, active: list[ReplicaInfo], old: str) -> str:
+        """The gateway: a redeploy of its release by gunicorn's graceful worker replacement."""
+        if request.version != old or request.strategy != "rolling":
+            raise DeployFailed(
+                f"the gateway runs {old} and can only be redeployed on it, rolling: "
+                f"`purchase deploy gateway {old}` replaces its workers with no failed request"
+            )
+        if request.dry_run:
+            return f"dry run: the gateway's workers would be replaced gracefully on {old}"
+        arbiter = active[0]
+        if arbiter.pid is None:
+            raise DeployFailed("the gateway is not running; `purchase start gateway` first")
+        self._say(f"gateway: SIGHUP to gunicorn (pid {arbiter.pid}): new workers start, old ones finish and stop")
+        try:
+            workers, seconds = replace_workers(arbiter.pid, f"{arbiter.address}/healthz")
+        except TimeoutError as error:
+            raise DeployFailed(str(error)) from None
+        return f"gateway: {workers} workers replaced on {old} in {seconds:.1f} s"
 
     # -- steps ---------------------------------------------------------------------------------------------------------
 

@@ -130,3 +130,16 @@ def test_ctrl_c_mid_deploy_leaves_the_lab_consistent_and_says_how_to_go_on(lab: 
     assert json.loads(state_path.read_text(encoding="utf-8"))["phase"] == "interrupted"
     assert lab.all_healthy()
     assert shoppers.tally.failed == []
+
+
+def test_the_gateway_is_redeployed_with_no_failed_checkout(lab: RunningLab) -> None:
+    before = lab.status()["gateway"]["pid"]
+    result, tally = under_traffic(lab, "deploy", "gateway", "1.0")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "workers replaced on 1.0" in result.stdout
+    assert lab.status()["gateway"]["pid"] == before  # the arbiter and its socket stayed; only workers changed
+    assert tally.failed == []
+
+    refused = lab.purchase("deploy", "gateway", "1.0", "--strategy", "canary")
+    assert refused.returncode == 1
+    assert "can only be redeployed on it, rolling" in refused.stderr
