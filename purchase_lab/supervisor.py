@@ -261,11 +261,34 @@ class Supervisor:
         variable = f"PURCHASE_{slot.service.upper()}_METRICS_PORT"
         return int(slot.process.spec.env.get(variable) or self._settings.metrics_ports.of(slot.service))
 
-    def add_replica(self, service: str, version: str) -> str:
-        """Start one more replica of a gRPC service, running `version`, on free ports; return its name.
+    def add_replicas(self, service: str, version: str, count: int) -> list[str]:
+        """Start `count` more replicas of a gRPC service on `version`, on free ports, all at once; return their names.
 
-        The new process is added to this supervisor's processes (status, stop, ...), after the service's others.
+        Each is healthy when this returns, and is one of this supervisor's processes (status, stop, ...), after
+        the service's others. When one does not become healthy, none of them is kept.
         """
+        added = [self._add_slot(service, version) for _ in range(count)]
+        try:
+            for name, slot in added:
+                log.info("starting %s on %s", name, version)
+                slot.process.start()
+                slot.wanted, slot.stopped = True, False
+            for name, slot in added:
+                try:
+                    slot.process.wait_healthy(self._health_timeout)
+                except (TimeoutError, RuntimeError) as error:
+                    raise SupervisorError(f"{error}; its log lines above (prefixed `{name}`) say why") from None
+                log.info("%s is healthy at %s (pid %s)", name, slot.process.spec.address, slot.process.pid)
+        except SupervisorError:
+            for name, slot in added:
+                slot.wanted = False
+                slot.process.stop()
+                self._forget(name)
+            raise
+        return [name for name, _ in added]
+
+    def _add_slot(self, service: str, version: str) -> tuple[str, _Slot]:
+        """A new, not yet started replica of a service on free ports, placed after the service's others."""
         numbers = [slot.replica or 1 for slot in self._slots.values() if slot.service == service]
         if not numbers:
             raise SupervisorError(f"{service} is not a service of this lab")
@@ -288,12 +311,7 @@ class Supervisor:
         last = max(index for index, (_, other) in enumerate(order) if other.service == service)
         order.insert(last + 1, (spec.name, slot))
         self._slots = dict(order)
-        try:
-            self._start(spec.name, slot)
-        except SupervisorError:
-            self._forget(spec.name)
-            raise
-        return spec.name
+        return spec.name, slot
 
     def _forget(self, name: str) -> None:
         # A new dict rather than `del`: status() reads the processes from another thread.

@@ -255,9 +255,8 @@ class Deployer:
         """Start `count` new replicas of `version` beside the others, healthy and smoke-tested."""
         names: list[str] = []
         try:
-            for _ in range(count):
-                names.append(self._supervisor.add_replica(service, version))
-                self._say(f"{names[-1]}: started on {version}, healthy")
+            names = self._supervisor.add_replicas(service, version, count)
+            self._say(f"{', '.join(names)}: started on {version} side by side, healthy")
             started = [r for r in self._supervisor.replicas_of(service) if r.name in names]
             for replica in started:
                 smoke_test(service, replica.address)

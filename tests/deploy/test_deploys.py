@@ -21,13 +21,18 @@ from tests.cli.conftest import PURCHASE, ROOT, RunningLab, shut_down
 
 pytestmark = pytest.mark.integration
 
+STARTUP_TIMEOUT = 180.0
+
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLab]:
     """A lab with three pricing replicas."""
     running = RunningLab(tmp_path_factory.mktemp("deploy-lab"), {"pricing": 3})
+    running.launch()
     try:
-        yield running.start()
+        # Seven processes on a machine that may be busy: wait on health, for longer than a one-process lab.
+        wait_until(running.all_healthy, "purchase up --replicas pricing=3", STARTUP_TIMEOUT, running.supervising)
+        yield running
     finally:
         shut_down(running)
 
