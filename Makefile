@@ -53,6 +53,7 @@ load: venv gen
 
 bench: venv gen
 	$(BIN)/python -m bench --out artifacts/bench
+	$(BIN)/python -m bench.deploys --out artifacts/bench
 
 # Chaos load in a lab of its own while cart, pricing and email are killed in turn and Redis restarts; then the
 # invariant check and the recovery time per service, in artifacts/soak/<time>/soak.json. A short one runs

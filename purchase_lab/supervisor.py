@@ -22,14 +22,29 @@ from pathlib import Path
 from typing import Any
 
 from purchase_lab.config import Settings
+from purchase_lab.health import grpc_serving
+from purchase_lab.ports import free_port
 from purchase_lab.processes import LineSink, ManagedProcess, print_prefixed
-from purchase_lab.topology import REPLICA_PORT_STEP, lab_processes
+from purchase_lab.releases import CURRENT, RELEASE_ENV
+from purchase_lab.topology import REPLICA_PORT_STEP, lab_processes, process_spec
 
 log = logging.getLogger(__name__)
 
 
 class SupervisorError(RuntimeError):
     """An operation on a lab process could not be done; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class ReplicaInfo:
+    """One process of a service as a deployer sees it."""
+
+    name: str
+    address: str
+    release: str
+    metrics_port: int
+    running: bool
+    pid: int | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +58,7 @@ class ProcessStatus:
     healthy: bool
     service: str
     replica: int | None  # None when the service runs as one process
+    release: str = ""  # the release the process runs (or will run when started again)
 
     def to_dict(self) -> dict[str, Any]:
         """The status as plain JSON-ready data."""
@@ -80,6 +96,11 @@ class _Slot:
         self.wanted = False  # started by the supervisor and not since stopped on request
         self.stopped = True  # stopped on request (or never started), as opposed to exited
 
+    @property
+    def release(self) -> str:
+        """The release this process runs: the one its next start is given (redis has none)."""
+        return self.process.spec.env.get(RELEASE_ENV) or CURRENT.get(self.service, "")
+
 
 class Supervisor:
     """The lab's processes, started, stopped and killed on request, and watched for exits.
@@ -99,12 +120,14 @@ class Supervisor:
         data_dir = run_dir / "redis"
         data_dir.mkdir(parents=True, exist_ok=True)
         self._health_timeout = health_timeout
+        self._settings, self._data_dir, self._sink = settings, data_dir, sink
         # Live flags and fault rules of this lab live in its run dir too, unless the environment says otherwise.
         child_env = {"PURCHASE_CONTROL_DIR": os.environ.get("PURCHASE_CONTROL_DIR") or str(run_dir / "control")}
         try:
             planned = lab_processes(settings, data_dir, replicas)
         except ValueError as error:
             raise SupervisorError(f"cannot run these replicas: {error}") from None
+        self._child_env = child_env
         self._slots: dict[str, _Slot] = {}
         for lab_process in planned:
             spec = lab_process.spec
@@ -214,6 +237,92 @@ class Supervisor:
                 return
             self._start(name, slot)
 
+    def set_release(self, name: str, version: str) -> None:
+        """Run `version` in the named process from its next start on (a running process keeps its release)."""
+        spec = self._slots[name].process.spec
+        spec.env = {**spec.env, RELEASE_ENV: version}
+
+    def replicas_of(self, service: str) -> list[ReplicaInfo]:
+        """Every process of a service, in order, with what a deployer needs to know of it."""
+        return [
+            ReplicaInfo(
+                name,
+                slot.process.spec.address,
+                slot.release,
+                self._metrics_port(slot),
+                slot.process.running,
+                slot.process.pid if slot.process.running else None,
+            )
+            for name, slot in self._slots.items()
+            if slot.service == service
+        ]
+
+    def _metrics_port(self, slot: _Slot) -> int:
+        variable = f"PURCHASE_{slot.service.upper()}_METRICS_PORT"
+        return int(slot.process.spec.env.get(variable) or self._settings.metrics_ports.of(slot.service))
+
+    def add_replicas(self, service: str, version: str, count: int) -> list[str]:
+        """Start `count` more replicas of a gRPC service on `version`, on free ports, all at once; return their names.
+
+        Each is healthy when this returns, and is one of this supervisor's processes (status, stop, ...), after
+        the service's others. When one does not become healthy, none of them is kept.
+        """
+        added = [self._add_slot(service, version) for _ in range(count)]
+        try:
+            for name, slot in added:
+                log.info("starting %s on %s", name, version)
+                slot.process.start()
+                slot.wanted, slot.stopped = True, False
+            for name, slot in added:
+                try:
+                    slot.process.wait_healthy(self._health_timeout)
+                except (TimeoutError, RuntimeError) as error:
+                    raise SupervisorError(f"{error}; its log lines above (prefixed `{name}`) say why") from None
+                log.info("%s is healthy at %s (pid %s)", name, slot.process.spec.address, slot.process.pid)
+        except SupervisorError:
+            for name, slot in added:
+                slot.wanted = False
+                slot.process.stop()
+                self._forget(name)
+            raise
+        return [name for name, _ in added]
+
+    def _add_slot(self, service: str, version: str) -> tuple[str, _Slot]:
+        """A new, not yet started replica of a service on free ports, placed after the service's others."""
+        numbers = [slot.replica or 1 for slot in self._slots.values() if slot.service == service]
+        if not numbers:
+            raise SupervisorError(f"{service} is not a service of this lab")
+        replica = max(numbers) + 1
+        port, metrics_port = free_port(), free_port()
+        spec = process_spec(service, self._settings, self._data_dir)
+        target = f"127.0.0.1:{port}"
+        spec.name, spec.address = f"{service}-{replica}", target
+        spec.healthy = lambda: grpc_serving(target)
+        spec.env = {
+            **spec.env,
+            **self._child_env,
+            "PURCHASE_REPLICA": str(replica),
+            f"PURCHASE_{service.upper()}_PORT": str(port),
+            f"PURCHASE_{service.upper()}_METRICS_PORT": str(metrics_port),
+            RELEASE_ENV: version,
+        }
+        slot = _Slot(ManagedProcess(spec, self._sink), self._settings.host, port, service, replica)
+        order = list(self._slots.items())
+        last = max(index for index, (_, other) in enumerate(order) if other.service == service)
+        order.insert(last + 1, (spec.name, slot))
+        self._slots = dict(order)
+        return spec.name, slot
+
+    def _forget(self, name: str) -> None:
+        # A new dict rather than `del`: status() reads the processes from another thread.
+        self._slots = {key: slot for key, slot in self._slots.items() if key != name}
+
+    def remove(self, name: str) -> str:
+        """Stop a process gracefully and forget it: a replica a deploy replaced."""
+        message = self._stop(name, self._slots[name])
+        self._forget(name)
+        return message
+
     def stop_all(self) -> None:
         """Stop every process, the gateway first and Redis last."""
         for name, slot in reversed(self._slots.items()):
@@ -229,8 +338,9 @@ class Supervisor:
 
     def status(self) -> list[ProcessStatus]:
         """Every process's state, with its health checked now through its real health protocol."""
-        with ThreadPoolExecutor(max_workers=len(self._slots)) as pool:
-            checks = {name: pool.submit(self._healthy, slot) for name, slot in self._slots.items()}
+        slots = self._slots
+        with ThreadPoolExecutor(max_workers=len(slots)) as pool:
+            checks = {name: pool.submit(self._healthy, slot) for name, slot in slots.items()}
             health = {name: check.result() for name, check in checks.items()}
         return [
             ProcessStatus(
@@ -241,8 +351,9 @@ class Supervisor:
                 health[name],
                 slot.service,
                 slot.replica,
+                slot.release,
             )
-            for name, slot in self._slots.items()
+            for name, slot in slots.items()
         ]
 
     def _healthy(self, slot: _Slot) -> bool:

@@ -10,10 +10,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from purchase_lab.cli import drift, explore, faults, flags, lab, load, processes, up
+from purchase_lab.cli import deploy, drift, explore, faults, flags, lab, load, processes, releases, up
 from purchase_lab.config import ConfigError
 
-COMMAND_GROUPS = (up, processes, faults, flags, lab, load, explore, drift)
+COMMAND_GROUPS = (up, processes, faults, flags, lab, load, releases, deploy, explore, drift)
 
 
 def build_parser() -> argparse.ArgumentParser:

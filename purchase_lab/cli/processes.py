@@ -95,13 +95,17 @@ def show_status(options: argparse.Namespace) -> int:
         print(json.dumps({**reply, "flags": agreement.to_dict()}, indent=2))
     else:
         print(f"supervisor pid {reply['supervisor_pid']}, run dir {run_dir()}")
-        print(f"{'SERVICE':<{NAME_WIDTH}}{'STATE':<13}{'PID':<9}{'HEALTH':<11}{'FLAGS':<14}ADDRESS")
+        print(f"{'SERVICE':<{NAME_WIDTH}}{'STATE':<13}{'PID':<9}{'HEALTH':<11}{'RELEASE':<9}{'FLAGS':<14}ADDRESS")
         for process in processes:
             health = "healthy" if process["healthy"] else "unhealthy"
             pid = process["pid"] or "-"
             name = process["name"]
             flags = process["flags"] or "-"
-            print(f"{name:<{NAME_WIDTH}}{process['state']:<13}{pid!s:<9}{health:<11}{flags:<14}{process['address']}")
+            release = process.get("release") or "-"
+            print(
+                f"{name:<{NAME_WIDTH}}{process['state']:<13}{pid!s:<9}{health:<11}{release:<9}{flags:<14}"
+                f"{process['address']}"
+            )
         print(agreement.summary())
     return 0 if all(p["state"] == "running" and p["healthy"] for p in processes) and agreement.agree else 3
 

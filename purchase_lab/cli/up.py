@@ -16,8 +16,9 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from purchase_lab.config import Settings, run_dir
+from purchase_lab.config import ConfigError, Settings, control_dir, run_dir
 from purchase_lab.control import ControlServer, LabAlreadyRunning, Reply, claim_run_dir, socket_path
+from purchase_lab.deploy.deployer import Deployer, DeployFailed, DeployInterrupted, deploy_request
 from purchase_lab.redis_server import RedisNotFound
 from purchase_lab.supervisor import Supervisor, SupervisorError
 from purchase_lab.topology import REPLICA_PORT_STEP, check_replicas
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 
 # Operations that change a process; they run one at a time on the supervisor's main thread.
 OPERATIONS = ("start", "stop", "kill", "restart")
+# Deploy operations; they run on the same thread, one at a time, and report as they go (purchase_lab/deploy).
+DEPLOY_OPERATIONS = ("deploy", "rollback")
 # Where `purchase up` writes the admin token, in the run dir.
 ADMIN_TOKEN_FILE = "admin-token"
 # How often the supervisor looks for processes that exited on their own, in seconds.
@@ -129,6 +132,7 @@ class _Lab:
         self._ops: queue.Queue[Operation] = queue.Queue()
         self._accepting = True
         self._accepting_lock = threading.Lock()
+        self.deployer = Deployer(supervisor, path.parent, control_dir(), lambda: self._signal is not None)
 
     def run(self) -> int:
         """Start everything, serve requests until a signal, then stop everything; return the exit status."""
@@ -152,6 +156,7 @@ class _Lab:
             log.error("the lab did not start; stopping what did")
             return 1
         if self._signal is None:
+            self.deployer.record_inventory()
             self._announce(time.monotonic() - began)
             self._serve()
         log.info("received %s; stopping every process", signal.Signals(self._signal or signal.SIGTERM).name)
@@ -168,17 +173,21 @@ class _Lab:
         if op == "status":
             processes = [status.to_dict() for status in self.supervisor.status()]
             return {"ok": True, "supervisor_pid": os.getpid(), "processes": processes}
-        if op not in OPERATIONS:
-            return {"ok": False, "error": f"unknown op {op!r}; use status or one of {', '.join(OPERATIONS)}"}
+        if op == "deploy-stop":
+            self.deployer.stop_requested.set()
+            return {"ok": True, "message": "the deploy stops at its next safe point"}
+        if op not in OPERATIONS + DEPLOY_OPERATIONS:
+            known = ", ".join(OPERATIONS + DEPLOY_OPERATIONS)
+            return {"ok": False, "error": f"unknown op {op!r}; use status or one of {known}"}
         done: Future[str] = Future()
         with self._accepting_lock:
             if not self._accepting:
                 return {"ok": False, "error": "the lab is shutting down; nothing was done"}
-            self._ops.put((op, str(request.get("service")), done))
+            self._ops.put((op, request if op in DEPLOY_OPERATIONS else str(request.get("service")), done))
         try:
             return {"ok": True, "message": done.result()}
-        except SupervisorError as error:
-            return {"ok": False, "error": str(error)}
+        except (SupervisorError, DeployFailed, DeployInterrupted, ConfigError) as error:
+            return {"ok": False, "error": str(error), "interrupted": isinstance(error, DeployInterrupted)}
 
     def _serve(self) -> None:
         """Run queued operations and report exits until a signal arrives."""
@@ -187,12 +196,22 @@ class _Lab:
                 op, service, done = self._ops.get(timeout=WATCH_INTERVAL)
             except queue.Empty:
                 self.supervisor.reap()
+                self.deployer.tick()
                 continue
             try:
-                done.set_result(getattr(self.supervisor, op)(service))
-            except SupervisorError as error:
+                done.set_result(self._run_op(op, service))
+            except (SupervisorError, DeployFailed, DeployInterrupted, ConfigError) as error:
                 done.set_exception(error)
+            self.deployer.record_inventory()
             self.supervisor.reap()
+
+    def _run_op(self, op: str, argument: Any) -> str:
+        """Run one queued operation on this (the supervisor's) thread."""
+        if op == "deploy":
+            return self.deployer.deploy(deploy_request(argument))
+        if op == "rollback":
+            return self.deployer.rollback(str(argument.get("service")))
+        return getattr(self.supervisor, op)(argument)
 
     def _shut_down(self, control: ControlServer) -> None:
         """Refuse what is still queued, close the control socket, and stop every process."""

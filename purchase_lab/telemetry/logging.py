@@ -14,6 +14,8 @@ from typing import Any
 
 from opentelemetry import trace
 
+from purchase_lab.releases import process_release
+
 # Attributes every LogRecord has; anything else on a record came from `extra=` and is logged too.
 _STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
@@ -24,6 +26,7 @@ class JsonFormatter(logging.Formatter):
     def __init__(self, service: str) -> None:
         super().__init__()
         self.service = service
+        self.release = process_release()
 
     def format(self, record: logging.LogRecord) -> str:
         """The record as one line of JSON; trace_id and span_id when logged inside a span."""
@@ -31,6 +34,7 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "service": self.service,
+            "release": self.release,
             "logger": record.name,
             "message": record.getMessage(),
         }

@@ -16,6 +16,8 @@ from types import TracebackType
 
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
+from purchase_lab.releases import process_release
+
 # Seconds. A local gRPC call is served in 50 to 500 µs and makes its round trip in about a millisecond;
 # a deadline is up to a few seconds. Buckets below a millisecond, so the fastest calls' p95 is measured.
 DURATION_BUCKETS = (
@@ -78,6 +80,8 @@ class PurchaseMetrics:
 
     def __init__(self, meter: Meter) -> None:
         self._meter = meter
+        # The release this process runs, on every RED series: a canary is compared with its baseline by it.
+        self.release = process_release()
         self.rpc_server_duration = meter.create_histogram(
             "purchase.rpc.server.duration",
             unit="s",
@@ -127,7 +131,7 @@ class PurchaseMetrics:
 
     def record_rpc(self, service: str, method: str, status: str, seconds: float) -> None:
         """One gRPC call served: its service (full name), method, status code name and duration."""
-        attributes = rpc_attributes(service, method, status)
+        attributes = rpc_attributes(service, method, status, self.release)
         self.rpc_server_calls.add(1, attributes)
         self.rpc_server_duration.record(seconds, attributes)
 
@@ -135,7 +139,7 @@ class PurchaseMetrics:
         """Create a served service's call series at 0: each method, OK and each server failure."""
         for method in methods:
             for status in ("OK", *SERVER_FAILURES):
-                self.rpc_server_calls.add(0, rpc_attributes(service, method, status))
+                self.rpc_server_calls.add(0, rpc_attributes(service, method, status, self.release))
 
     def dependency_call(self, dependency: str, method: str) -> DependencyCall:
         """A context for one call to a dependency; see DependencyCall."""
@@ -236,13 +240,17 @@ class PurchaseMetrics:
         )
 
 
-def rpc_attributes(service: str, method: str, status: str) -> dict[str, str]:
-    """The attributes of one RPC's RED metrics: the one place that says which labels they carry."""
+def rpc_attributes(service: str, method: str, status: str, release: str) -> dict[str, str]:
+    """The attributes of one RPC's RED metrics: the one place that says which labels they carry.
+
+    The release lets a canary's calls be compared with its baseline's (docs/releases.md).
+    """
     return {
         "rpc.system": RPC_SYSTEM,
         "rpc.service": service,
         "rpc.method": method,
         "rpc.response.status_code": status,
+        "release": release,
     }
 
 

@@ -19,7 +19,7 @@ from opentelemetry import metrics, trace
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
-from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.resources import SERVICE_NAME, SERVICE_VERSION, Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
@@ -31,6 +31,7 @@ from opentelemetry.sdk.trace.export import (
 from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest, start_http_server
 from prometheus_client.exposition import choose_encoder
 
+from purchase_lab.releases import process_release
 from purchase_lab.telemetry.metrics import PurchaseMetrics
 from purchase_lab.telemetry.settings import ENDPOINT_VARIABLES, TelemetrySettings
 
@@ -162,7 +163,7 @@ def setup_telemetry(
     # Stable HTTP semantic conventions: the Flask instrumentation then records
     # http.server.request.duration in seconds, per http.route. It reads this variable itself.
     os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
-    resource = Resource.create({SERVICE_NAME: settings.service_name})
+    resource = Resource.create({SERVICE_NAME: settings.service_name, SERVICE_VERSION: process_release(env)})
     tracer_provider = TracerProvider(resource=resource, sampler=settings.sampler, shutdown_on_exit=False)
     for processor in _span_processors(settings, span_exporter, env):
         tracer_provider.add_span_processor(processor)

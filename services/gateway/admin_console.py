@@ -19,7 +19,8 @@ from purchase.email.v1 import email_pb2
 
 from purchase_lab.acks import flag_agreement, running
 from purchase_lab.breaker import BreakerState
-from purchase_lab.config import Settings, employee_domain
+from purchase_lab.config import Settings, employee_domain, run_dir
+from purchase_lab.deploy.state import read_inventory
 from purchase_lab.faults import FaultFileError, FaultStore
 from purchase_lab.faults.rules import GRPC_ERRORS, METHODS
 from purchase_lab.flags import CHECKOUT_FALLBACKS, InvalidFlagsFile, list_flags
@@ -82,7 +83,15 @@ def target_addresses(target: str) -> list[str]:
 def overview() -> dict[str, Any]:
     """The topology with each node's live health, the edges hard or soft, and what the page's forms offer."""
     settings = gateway().settings
-    targets = {name: target_addresses(getattr(settings, f"{name}_target")) for name in GRPC_SERVICES}
+    # The supervisor's record of each service's processes and releases, when the gateway runs under one.
+    inventory = read_inventory(run_dir())
+    targets = {
+        name: [replica["address"] for replica in inventory[name]]
+        if inventory.get(name)
+        else target_addresses(getattr(settings, f"{name}_target"))
+        for name in GRPC_SERVICES
+    }
+    releases = {replica["address"]: replica["release"] for found in inventory.values() for replica in found}
     probes = [address for addresses in targets.values() for address in addresses]
     ops = ops_log.ops_log()
     with ThreadPoolExecutor(max_workers=len(probes) + 1) as pool:
@@ -96,7 +105,8 @@ def overview() -> dict[str, Any]:
     nodes = [_gateway_node(settings, faults.get("gateway", 0))]
     for name, addresses in targets.items():
         replicas = [
-            {"replica": index, "address": address, "up": serving[address]} for index, address in enumerate(addresses, 1)
+            {"replica": index, "address": address, "up": serving[address], "release": releases.get(address, "")}
+            for index, address in enumerate(addresses, 1)
         ]
         node = _grpc_node(name, replicas, breakers.get(name, {}), recent, faults.get(name, 0), settings.gateway_workers)
         nodes.append(node)

@@ -10,6 +10,7 @@ from purchase_lab.faults import flask_hook, watch_rules
 from purchase_lab.faults.engine import FaultInjector
 from purchase_lab.faults.watcher import RuleSource
 from purchase_lab.flags import FeatureFlags
+from purchase_lab.routing import RouteWatcher, routes_path
 from purchase_lab.telemetry import Telemetry
 from purchase_lab.telemetry.hooks import fault_listener, rollout_reader
 from purchase_lab.telemetry.instrument import instrument_flask
@@ -17,6 +18,7 @@ from purchase_lab.telemetry.setup import Scraper
 from services.gateway import (
     admin,
     admin_console,
+    admin_deploys,
     admin_faults,
     admin_flags,
     catalogue,
@@ -67,7 +69,9 @@ def create_app(
         # First, so that its request span is open before any other hook runs: an injected fault shows on it.
         instrument_flask(app, telemetry, metrics)
     fault_rules = fault_rules if fault_rules is not None else watch_rules(acknowledge=True)
-    downstreams = downstreams or Downstreams.from_settings(settings, fault_rules, telemetry)
+    downstreams = downstreams or Downstreams.from_settings(
+        settings, fault_rules, telemetry, RouteWatcher(routes_path()).start()
+    )
     # Connections open on first use, so building the client never waits for Redis.
     email_queue = EmailQueue(
         redis.Redis.from_url(
@@ -86,6 +90,7 @@ def create_app(
     admin_flags.init_app(app)
     observe_control_plane(app, telemetry, flask_hook.init_app(app, replica=replica(), source=fault_rules))
     admin_faults.init_app(app)
+    admin_deploys.init_app(app)
     admin_console.init_app(app, settings)
     console.init_app(app)
     errors.init_app(app)

@@ -25,6 +25,7 @@ from purchase_lab.config import Settings
 from purchase_lab.faults import FaultClientInterceptor
 from purchase_lab.faults.watcher import RuleSource
 from purchase_lab.grpc_client import create_channel
+from purchase_lab.routing import RoutedChannel, RouteWatcher
 from purchase_lab.telemetry import PurchaseMetrics, Telemetry
 from purchase_lab.telemetry.hooks import fault_listener
 from purchase_lab.telemetry.instrument import instrument_channel
@@ -270,10 +271,14 @@ def _judge(breaker: CircuitBreaker, status: grpc.StatusCode) -> None:
 class Downstreams:
     """The services the gateway calls: cart, pricing and email."""
 
-    def __init__(self, cart: Dependency, pricing: Dependency, email: Dependency) -> None:
+    def __init__(
+        self, cart: Dependency, pricing: Dependency, email: Dependency, routes: RouteWatcher | None = None
+    ) -> None:
         self.cart = cart
         self.pricing = pricing
         self.email = email
+        # The deployer's routes (canary weights, blue-green switches) the channels follow; None when not followed.
+        self.routes = routes
 
     @property
     def breakers(self) -> dict[str, CircuitBreaker]:
@@ -286,24 +291,36 @@ class Downstreams:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, fault_rules: RuleSource | None = None, telemetry: Telemetry | None = None
+        cls,
+        settings: Settings,
+        fault_rules: RuleSource | None = None,
+        telemetry: Telemetry | None = None,
+        routes: RouteWatcher | None = None,
     ) -> Downstreams:
         """Open a channel to each service at the targets and deadlines in settings.
 
         With fault_rules, each channel injects the client-side faults for its service (see docs/faults.md).
         With telemetry, each call is a client span carrying the trace context; an injected fault shows on it.
         Pricing and email get a circuit breaker each, configured by settings.checkout.
+        With routes, each call goes to the replica the deployer's routes pick (see purchase_lab/routing.py).
         """
-        return cls(**{name: _dependency(name, settings, fault_rules, telemetry) for name in CONTRACTS})
+        dependencies = {name: _dependency(name, settings, fault_rules, telemetry, routes) for name in CONTRACTS}
+        return cls(**dependencies, routes=routes)
 
     def close(self) -> None:
-        """Close every channel."""
+        """Close every channel and stop following the routes."""
         for dependency in (self.cart, self.pricing, self.email):
             dependency.close()
+        if self.routes is not None:
+            self.routes.stop()
 
 
 def _dependency(
-    name: str, settings: Settings, fault_rules: RuleSource | None, telemetry: Telemetry | None = None
+    name: str,
+    settings: Settings,
+    fault_rules: RuleSource | None,
+    telemetry: Telemetry | None = None,
+    routes: RouteWatcher | None = None,
 ) -> Dependency:
     contract = CONTRACTS[name]
     breaker = _breaker(name, settings) if contract.breaker_methods else None
@@ -312,6 +329,13 @@ def _dependency(
         channel = create_channel(getattr(settings, f"{name}_target"), contract.service.full_name, contract.safe_methods)
         if breaker is not None:
             _half_open_when_healthy(channel, breaker)
+        if routes is not None:
+            channel = RoutedChannel(
+                name,
+                channel,
+                routes,
+                lambda address: create_channel(address, contract.service.full_name, contract.safe_methods),
+            )
         if fault_rules is not None:
             faults = FaultClientInterceptor(name, fault_rules)
             if telemetry is not None and telemetry.enabled:

@@ -4,6 +4,7 @@ A liveness check: dependencies are not probed. The breakers are this worker's (e
 has its own), so under several workers two calls may answer differently. It also says which flags this
 worker serves and whether every process of the lab serves the same (from their acks, purchase_lab/acks.py):
 503 when this worker has no valid flags at all, `"status": "degraded"` when the lab's processes disagree.
+It names this gateway's release too, and each dependency's replicas with the release each runs.
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ import os
 from flask import Blueprint
 
 from purchase_lab.acks import flag_agreement, running
+from purchase_lab.config import run_dir
+from purchase_lab.deploy.state import read_inventory
+from purchase_lab.releases import process_release
+from purchase_lab.routing import routes_summary
 from services.gateway.features import live_flags
 from services.gateway.resources import gateway
 
@@ -42,5 +47,13 @@ def healthz() -> tuple[dict[str, object], int]:
             "lab": lab.to_dict(),
         },
         "problems": problems,
+        "release": process_release(),
+        "replicas": _replicas(),
     }
     return body, 503 if flags is not None and flags.problem else 200
+
+
+def _replicas() -> dict[str, object]:
+    """Each dependency's replicas and releases: as the deployer routes them, else as the supervisor runs them."""
+    routes = gateway().downstreams.routes
+    return {**read_inventory(run_dir()), **(routes_summary(routes.routes) if routes is not None else {})}

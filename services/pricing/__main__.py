@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import functools
+import logging
+import sys
 
-from purchase_lab.config import Settings
+from purchase_lab.config import ConfigError, Settings
 from purchase_lab.flags import FeatureFlags
 from purchase_lab.grpc_server import serve
 from purchase_lab.logs import configure_logging
 from purchase_lab.telemetry import setup_telemetry
 from purchase_lab.telemetry.hooks import flag_hooks
+from services.pricing.releases import load_release
 from services.pricing.server import SERVICE_NAME, register
+
+log = logging.getLogger(__name__)
 
 
 def main() -> None:
@@ -20,6 +25,11 @@ def main() -> None:
     """
     settings = Settings.from_env()
     configure_logging("pricing", settings.log_level, settings.log_format)
+    try:
+        release = load_release()
+    except ConfigError as error:
+        sys.exit(f"pricing: {error}")
+    log.info("pricing runs release %s", release.VERSION)
     telemetry = setup_telemetry("pricing")
     flags = FeatureFlags.start()
     if telemetry.enabled:
@@ -28,7 +38,7 @@ def main() -> None:
         serve(
             "pricing",
             f"{settings.host}:{settings.ports.pricing}",
-            functools.partial(register, flags=flags),
+            functools.partial(register, flags=flags, release=release),
             [SERVICE_NAME],
             telemetry=telemetry,
         )

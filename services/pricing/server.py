@@ -15,7 +15,7 @@ from purchase.pricing.v1 import pricing_pb2, pricing_pb2_grpc
 
 from purchase_lab.flags import LOYALTY_DISCOUNT, FeatureFlags, InvalidUser, UserContext
 from purchase_lab.money import money
-from services.pricing.adjustments import Adjustment, best_adjustment, find_promotion, loyalty_adjustment
+from services.pricing.adjustments import Adjustment, find_promotion, loyalty_adjustment
 from services.pricing.catalogue import (
     PRODUCTS,
     CatalogueProduct,
@@ -32,6 +32,7 @@ from services.pricing.errors import (
     UnknownProduct,
     UnknownPromotion,
 )
+from services.pricing.releases import PricingRelease, load_release
 
 SERVICE_NAME = pricing_pb2.DESCRIPTOR.services_by_name["PricingService"].full_name
 
@@ -85,8 +86,10 @@ def caller(context: grpc.ServicerContext) -> UserContext | None:
 class PricingServicer(pricing_pb2_grpc.PricingServiceServicer):
     """Answers catalogue, price and discount questions; holds no state between calls but the live flags."""
 
-    def __init__(self, flags: FeatureFlags) -> None:
+    def __init__(self, flags: FeatureFlags, release: PricingRelease | None = None) -> None:
         self._flags = flags
+        # The release's code decides the discount; it is chosen once, when the process starts.
+        self._release = release or load_release()
 
     @_abort_on_domain_error
     def ListProducts(self, request: pricing_pb2.ListProductsRequest, context: grpc.ServicerContext):
@@ -120,7 +123,7 @@ class PricingServicer(pricing_pb2_grpc.PricingServiceServicer):
         """Return the largest discount the user gets on these items (zero when none)."""
         lines = _priced(request.items)
         offers = self._loyalty_offers(request, lines, context)
-        adjustment = best_adjustment(subtotal_cents(lines), request.first_order, request.promo_code, offers)
+        adjustment = self._release.adjustment(subtotal_cents(lines), request.first_order, request.promo_code, offers)
         return pricing_pb2.GetAdjustmentResponse(amount=money(adjustment.amount_cents), reason=adjustment.reason)
 
     def _loyalty_offers(
@@ -140,6 +143,6 @@ class PricingServicer(pricing_pb2_grpc.PricingServiceServicer):
         )
 
 
-def register(server: grpc.Server, flags: FeatureFlags) -> None:
-    """Add the pricing servicer, evaluating the given live flags, to a gRPC server."""
-    pricing_pb2_grpc.add_PricingServiceServicer_to_server(PricingServicer(flags), server)
+def register(server: grpc.Server, flags: FeatureFlags, release: PricingRelease | None = None) -> None:
+    """Add the pricing servicer, evaluating the given live flags, to a gRPC server; it runs `release`'s code."""
+    pricing_pb2_grpc.add_PricingServiceServicer_to_server(PricingServicer(flags, release), server)

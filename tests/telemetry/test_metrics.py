@@ -61,6 +61,7 @@ def test_each_rpc_is_counted_by_method_and_status_code_and_timed(recorded: Recor
         "rpc.service": PRICING_SERVICE,
         "rpc.method": "GetAdjustment",
         "rpc.response.status_code": "OK",
+        "release": "1.0",
     }
     assert recorded.count(RPC, **{"rpc.response.status_code": "OK"}) == 1
     assert recorded.count(RPC, **{"rpc.response.status_code": "NOT_FOUND"}) == 1

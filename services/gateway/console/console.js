@@ -7,6 +7,7 @@
 import { Unauthorized, admin, session, whenTokenRefused } from "./api.js";
 import { TryIt, renderCheckouts, renderOutbox } from "./activity.js";
 import { Dashboard, chartWindow } from "./dashboard.js";
+import { DeployControls } from "./deploys.js";
 import { act, byId, clock, say } from "./dom.js";
 import { FaultControls } from "./faults.js";
 import { FlagControls } from "./flags.js";
@@ -25,6 +26,7 @@ class OpsConsole {
     this.faults = new FaultControls(() => this.refresh());
     this.flagControls = new FlagControls(() => this.refresh());
     this.tryIt = new TryIt();
+    this.deploys = new DeployControls(() => this.refresh());
     whenTokenRefused((message) => this.refused(message));
     byId("login-form").addEventListener("submit", (event) => {
       event.preventDefault();
@@ -132,6 +134,7 @@ class OpsConsole {
       stats: admin("GET", `/stats?window=${chartWindow()}`, undefined, poll),
       checkouts: admin("GET", "/checkouts", undefined, poll),
       outbox: admin("GET", "/outbox", undefined, poll),
+      deploys: admin("GET", "/deploys", undefined, poll),
     };
     this.inFlight = Promise.allSettled(Object.values(calls));
     const settled = await this.inFlight;
@@ -141,7 +144,9 @@ class OpsConsole {
     this.draw(replies);
   }
 
-  draw({ overview, flags, faults, stats, checkouts, outbox }) {
+  draw({ overview, flags, faults, stats, checkouts, outbox, deploys }) {
+    if (deploys.status === "fulfilled") this.deploys.render(deploys.value);
+    else this.deploys.showError(deploys.reason);
     if (flags.status === "fulfilled") {
       this.flags = flags.value.flags;
       this.flagControls.render(flags.value);

@@ -59,7 +59,11 @@ function replicaDots(node, box) {
 function nodeBox(node, box) {
   const faults = node.faults ? `${node.faults} fault rule${node.faults > 1 ? "s" : ""}` : "";
   const up = node.replicas.filter((replica) => replica.up).length;
-  const replicas = node.replicas.length > 1 ? `${up}/${node.replicas.length} replicas` : "";
+  const releases = [...new Set(node.replicas.map((replica) => replica.release).filter(Boolean))];
+  const replicas = [
+    node.replicas.length > 1 ? `${up}/${node.replicas.length} replicas` : "",
+    releases.length ? `v${releases.join("+")}` : "",
+  ].filter(Boolean).join(" ");
   return svg(
     "g",
     { class: `node node-${node.status}`, "data-node": node.name },
@@ -86,9 +90,10 @@ export function renderTopology({ map, list, explained }, overview, flags) {
   list.replaceChildren(
     ...overview.nodes.map((node) => {
       const link = edges.find(({ edge }) => edge.to === node.name);
+      const release = (r) => (r.release ? ` on ${r.release}` : "");
       const replicas = node.replicas.length > 1
-        ? ` Replicas: ${node.replicas.map((r) => `${r.replica} ${r.up ? "up" : "down"}`).join(", ")}.`
-        : "";
+        ? ` Replicas: ${node.replicas.map((r) => `${r.replica}${release(r)} ${r.up ? "up" : "down"}`).join(", ")}.`
+        : node.replicas[0]?.release ? ` Release ${node.replicas[0].release}.` : "";
       const faults = node.faults ? ` ${node.faults} fault rule${node.faults > 1 ? "s" : ""}.` : "";
       const words = link && (link.mode.kind === "mixed" ? link.mode.label : link.mode.kind);
       const kind = link ? h("span", { class: "hint" }, ` (${words})`) : null;

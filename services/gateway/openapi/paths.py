@@ -211,4 +211,30 @@ PATHS = {
         }
     },
     "/openapi.json": {"get": {"summary": "This document.", "responses": {"200": {"description": "OpenAPI 3.0."}}}},
+    # Releases and deploys (docs/releases.md).
+    "/api/v1/admin/releases": {"get": operation("Every release of every service.", "200", "ReleaseList", admin=True)},
+    "/api/v1/admin/deploys": {
+        "get": operation("The deploy in progress or the last one.", "200", "DeployStatus", admin=True),
+        "post": operation(
+            "Start a deploy (the lab's supervisor runs it); follow it with GET.",
+            "202",
+            "DeployStarted",
+            body="DeployRequest",
+            errors=("BadRequest", "NotFound", "Conflict", "Unprocessable"),
+            admin=True,
+        ),
+    },
+    "/api/v1/admin/deploys/stop": {
+        "post": operation("Ask the running deploy to stop at its next safe point.", "200", "DeployStopped", admin=True)
+    },
+    "/api/v1/admin/rollbacks": {
+        "post": operation(
+            "Return a service's replicas to their previous release in one step; follow it with GET /deploys.",
+            "202",
+            "DeployStarted",
+            body="RollbackRequest",
+            errors=("BadRequest", "Conflict", "Unprocessable"),
+            admin=True,
+        )
+    },
 }

@@ -336,4 +336,35 @@ SCHEMAS = {
         },
         queued={**INTEGER, "nullable": True, "description": "Emails waiting in the gateway's queue."},
     ),
+    "Release": obj(
+        ["service", "version", "description", "current"],
+        service=STRING,
+        version={**STRING, "example": "1.2"},
+        description=STRING,
+        current=BOOLEAN,
+    ),
+    "ReleaseList": obj(["releases"], releases={"type": "array", "items": ref("schemas", "Release")}),
+    "DeployStatus": obj(
+        ["deploy"],
+        deploy={
+            "type": "object",
+            "nullable": True,
+            "description": "service, from, version, strategy, phase, events [{time, message}], gate (the last "
+            "decision: verdict, baseline, candidate, checks, markdown)",
+        },
+    ),
+    "DeployRequest": obj(
+        ["service", "version"],
+        service={"type": "string", "enum": ["cart", "pricing", "email"]},
+        version={**STRING, "example": "1.2"},
+        strategy={"type": "string", "enum": ["rolling", "blue-green", "canary"], "default": "rolling"},
+        batch={**INTEGER, "minimum": 1, "default": 1},
+        weight={"type": "number", "default": 10},
+        window={"type": "number", "default": 10},
+        keep_old={"type": "number", "default": 30},
+        min_calls={**INTEGER, "minimum": 1, "default": 20},
+    ),
+    "RollbackRequest": obj(["service"], service={"type": "string", "enum": ["cart", "pricing", "email"]}),
+    "DeployStarted": obj(["started", "follow"], started={"type": "object"}, follow=STRING),
+    "DeployStopped": obj(["message"], message=STRING),
 }
