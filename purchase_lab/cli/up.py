@@ -231,7 +231,7 @@ class _Lab:
 
 def banner(seconds: float, addresses: Mapping[str, str], directory: Path) -> str:
     """What `purchase up` prints once everything is healthy: addresses in start order, the console, the token."""
-    width = max(len(name) for name in addresses) + 1
+    width = max(len(name) for name in addresses) + 2
     gateway = addresses["gateway"]
     return "\n".join(
         [

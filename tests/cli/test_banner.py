@@ -26,7 +26,7 @@ def test_the_banner_lists_processes_in_start_order_aligned() -> None:
 
     listed = [line for line in lines if line.startswith("  ")]
     assert [line.split()[0] for line in listed] == list(ADDRESSES)
-    assert {line.index(line.split()[1]) for line in listed} == {len("  pricing-3 ")}
+    assert {line.index(line.split()[1]) for line in listed} == {len("  pricing-3  ")}
 
 
 def test_the_banner_says_where_the_console_and_the_token_are() -> None:
