@@ -30,6 +30,7 @@ TRIAGE = ROOT / "scripts" / "mutation-triage.toml"
 NOT_LINKED = {"artifacts", "mutants", "node_modules", "pyproject.toml", "purchase_lab.egg-info"}
 # Two shared cores: two mutants at a time.
 CHILDREN = "2"
+ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,16 @@ def run_module(module: Module) -> None:
     """Mutate one module in a fresh scratch directory; note how long it took beside its log."""
     directory = workdir(module)
     started = time.monotonic()
-    mutmut(directory, "run", "--max-children", CHILDREN, log=OUT / f"{module.name}.log")
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            mutmut(directory, "run", "--max-children", CHILDREN, log=OUT / f"{module.name}.log")
+            break
+        except subprocess.CalledProcessError:
+            # mutmut stops when the unmutated tests fail: on a loaded machine a deadline may pass. Try again,
+            # resuming where it stopped; after the last attempt the failure stands.
+            if attempt == ATTEMPTS:
+                raise
+            print(f"  the unmutated tests failed (see {module.name}.log); attempt {attempt + 1} of {ATTEMPTS}")
     (OUT / f"{module.name}.seconds").write_text(f"{time.monotonic() - started:.0f}\n", encoding="utf-8")
 
 
