@@ -58,7 +58,10 @@ MODULES = [
         strict=True,
     ),
     Module(
-        "cart-store", ("services/cart/store.py",), ("tests/cart/test_store.py", "tests/cart/test_store_races.py"), True
+        "cart-store",
+        ("services/cart/store.py",),
+        ("tests/cart/test_store.py", "tests/cart/test_store_races.py", "tests/cart/test_store_cancel.py"),
+        True,
     ),
     Module(
         "outbox",
