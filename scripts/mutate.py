@@ -105,6 +105,7 @@ class Result:
     killed: int = 0
     seconds: float = 0.0
     survivors: list[Survivor] = field(default_factory=list)
+    failure: str = ""  # why the module could not be measured
 
     @property
     def score(self) -> float:
@@ -176,6 +177,7 @@ def mutmut(directory: Path, *arguments: str, log: Path | None = None) -> str:
 def run_module(module: Module) -> None:
     """Mutate one module in a fresh scratch directory; note how long it took beside its log."""
     directory = workdir(module)
+    (OUT / f"{module.name}.failed").unlink(missing_ok=True)
     started = time.monotonic()
     for attempt in range(1, ATTEMPTS + 1):
         try:
@@ -185,7 +187,10 @@ def run_module(module: Module) -> None:
             # mutmut stops when the unmutated tests fail: on a loaded machine a deadline may pass. Try again,
             # resuming where it stopped; after the last attempt the failure stands.
             if attempt == ATTEMPTS:
-                raise
+                reason = f"the unmutated tests failed {ATTEMPTS} times (see {module.name}.log): nothing was measured"
+                (OUT / f"{module.name}.failed").write_text(reason + "\n", encoding="utf-8")
+                print(f"  {reason}")
+                break
             print(f"  the unmutated tests failed (see {module.name}.log); attempt {attempt + 1} of {ATTEMPTS}")
     (OUT / f"{module.name}.seconds").write_text(f"{time.monotonic() - started:.0f}\n", encoding="utf-8")
 
@@ -195,6 +200,10 @@ def collect(module: Module, triage: dict[tuple[str, str], str]) -> Result:
     directory = OUT / module.name
     seconds = float((OUT / f"{module.name}.seconds").read_text(encoding="utf-8"))
     result = Result(module.name, module.strict, seconds=seconds)
+    failed = OUT / f"{module.name}.failed"
+    if failed.exists():
+        result.failure = failed.read_text(encoding="utf-8").strip()
+        return result
     for line in mutmut(directory, "results", "--all", "true").splitlines():
         mutant, _, status = line.strip().rpartition(": ")
         if not mutant:
@@ -221,6 +230,9 @@ def markdown(results: list[Result], seconds: float) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for result in results:
+        if result.failure:
+            lines.append(f"| {result.module} | not measured: {result.failure} | | | | | |")
+            continue
         triaged = len(result.survivors) - len(result.untriaged)
         lines.append(
             f"| {result.module} | {result.mutants} | {result.killed} | {len(result.survivors)} | {triaged} | "
@@ -257,6 +269,9 @@ def main(argv: list[str] | None = None) -> int:
     results = [collect(module, triage) for module in done]
     seconds = sum(result.seconds for result in results)
     for result in results:
+        if result.failure:
+            print(f"{result.module}: {result.failure}")
+            continue
         print(
             f"{result.module}: {result.mutants} mutants, {result.killed} killed, {len(result.survivors)} survived "
             f"({len(result.untriaged)} untriaged), score {result.score:.1f}%, {result.seconds / 60:.1f} min"
@@ -267,6 +282,10 @@ def main(argv: list[str] | None = None) -> int:
         encoding="utf-8",
     )
     print(f"report: {OUT / 'report.md'} (mutation took {seconds / 60:.1f} min)")
+    unmeasured = [r.module for r in results if r.strict and r.failure]
+    if unmeasured:
+        print(f"not measured: {', '.join(unmeasured)}; run make mutate again on a quieter machine", file=sys.stderr)
+        return 1
     unexplained = [s.mutant for r in results if r.strict for s in r.untriaged]
     if unexplained:
         print(
