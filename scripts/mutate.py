@@ -103,6 +103,7 @@ class Result:
     strict: bool
     mutants: int = 0
     killed: int = 0
+    timeouts: int = 0  # of the killed: mutants whose tests ran past mutmut's time limit
     seconds: float = 0.0
     survivors: list[Survivor] = field(default_factory=list)
     failure: str = ""  # why the module could not be measured
@@ -212,6 +213,7 @@ def collect(module: Module, triage: dict[tuple[str, str], str]) -> Result:
         # A mutant that hangs the tests is caught too: its timeout fails the run.
         if status in ("killed", "timeout"):
             result.killed += 1
+            result.timeouts += status == "timeout"
             continue
         diff = mutmut(directory, "show", mutant)
         why = triage.get((function_of(mutant), mutation_of(diff)), "")
@@ -226,7 +228,7 @@ def markdown(results: list[Result], seconds: float) -> str:
         "",
         f"Run time: {seconds / 60:.1f} min of mutation on {os.cpu_count()} cores (the modules' runs added up).",
         "",
-        "| module | mutants | killed | survived | triaged equivalent | untriaged | score |",
+        "| module | mutants | killed (of which timed out) | survived | triaged equivalent | untriaged | score |",
         "|---|---|---|---|---|---|---|",
     ]
     for result in results:
@@ -235,7 +237,7 @@ def markdown(results: list[Result], seconds: float) -> str:
             continue
         triaged = len(result.survivors) - len(result.untriaged)
         lines.append(
-            f"| {result.module} | {result.mutants} | {result.killed} | {len(result.survivors)} | {triaged} | "
+            f"| {result.module} | {result.mutants} | {result.killed} ({result.timeouts}) | {len(result.survivors)} | {triaged} | "
             f"{len(result.untriaged)} | {result.score:.1f}% |"
         )
     for result in results:
