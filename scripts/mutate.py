@@ -237,8 +237,8 @@ def markdown(results: list[Result], seconds: float) -> str:
             continue
         triaged = len(result.survivors) - len(result.untriaged)
         lines.append(
-            f"| {result.module} | {result.mutants} | {result.killed} ({result.timeouts}) | {len(result.survivors)} | {triaged} | "
-            f"{len(result.untriaged)} | {result.score:.1f}% |"
+            f"| {result.module} | {result.mutants} | {result.killed} ({result.timeouts}) | {len(result.survivors)} | "
+            f"{triaged} | {len(result.untriaged)} | {result.score:.1f}% |"
         )
     for result in results:
         lines += ["", f"## {result.module}", ""]
