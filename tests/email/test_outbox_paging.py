@@ -105,3 +105,11 @@ def test_a_users_emails_across_a_page_boundary_are_listed_once_each(redis_url: s
     # Entries written without some fields (an older format) read as empty, never as None or made up.
     assert (listed[0].email.subject, listed[0].email.body, listed[0].email.to) == ("", "", "")
     client.close()
+
+
+def test_the_outbox_client_fails_fast_on_a_redis_that_does_not_answer() -> None:
+    # Without these bounds a stalled Redis would hang every Send until the caller's own deadline.
+    settings = redis_client("redis://127.0.0.1:1/0").connection_pool.connection_kwargs
+
+    assert (settings["socket_connect_timeout"], settings["socket_timeout"]) == (0.5, 1.0)
+    assert settings["decode_responses"] is True
