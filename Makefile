@@ -14,7 +14,7 @@ help:
 	@echo "make gen    regenerate gen/ from protos/"
 	@echo "make load   a bounded locust run against the lab, with a report (docs/load.md)"
 	@echo "make bench  benchmarks: floor, checkout, layer costs, footprint (docs/benchmarks.md)"
-	@echo "make mutate mutation score of the checkout, cart store, outbox, relay, flags, faults, breaker (~30 min)"
+	@echo "make mutate mutation score of the checkout, cart store, outbox, relay, flags, faults, breaker (long)"
 
 # The virtualenv, with every Python package pinned by constraints.txt.
 $(STAMP): pyproject.toml constraints.txt
