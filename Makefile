@@ -15,7 +15,7 @@ help:
 	@echo "make load   a bounded locust run against the lab, with a report (docs/load.md)"
 	@echo "make bench  benchmarks: floor, checkout, layer costs, footprint (docs/benchmarks.md)"
 	@echo "make soak   chaos load with every service killed in turn, then the invariants (docs/security.md)"
-	@echo "make mutate mutation score of the checkout, cart store, outbox, relay, flags, faults, breaker (~30 min)"
+	@echo "make mutate mutation score of the checkout, cart store, outbox, relay, flags, faults, breaker (long)"
 	@echo "make explore       every fault at every checkout call site, checked against the table (docs/explore.md)"
 	@echo "make explore-deep  the same with pairs of faults (--depth 2) and dynamic reduction"
 	@echo "make drift  the gateway's contract fakes against the real services (docs/drift.md)"

@@ -85,3 +85,31 @@ def test_a_listing_that_needs_every_entry_stops_at_the_end_of_the_stream(
 
     assert len(listed) == 5
     assert spy.reads == [5]
+
+
+def test_a_users_emails_across_a_page_boundary_are_listed_once_each(redis_url: str) -> None:
+    client = redis_client(redis_url)
+    stream = f"test:outbox:{uuid.uuid4().hex}"
+    outbox = Outbox(client, stream_key=stream)
+    # Oldest first: two of ada's, then 499 of bob's, so ada's newer email is the last entry of the first page.
+    with client.pipeline(transaction=False) as pipe:
+        for order_id in ("ada-old", "ada-edge"):
+            pipe.xadd(stream, {"user_id": "ada", "order_id": order_id, "kind": "order_confirmation"})
+        for number in range(499):
+            pipe.xadd(stream, {"user_id": "bob", "order_id": f"bob-{number}", "kind": "order_confirmation"})
+        pipe.execute()
+
+    listed = outbox.list(limit=3, user_id="ada")
+
+    assert [entry.email.order_id for entry in listed] == ["ada-edge", "ada-old"]
+    # Entries written without some fields (an older format) read as empty, never as None or made up.
+    assert (listed[0].email.subject, listed[0].email.body, listed[0].email.to) == ("", "", "")
+    client.close()
+
+
+def test_the_outbox_client_fails_fast_on_a_redis_that_does_not_answer() -> None:
+    # Without these bounds a stalled Redis would hang every Send until the caller's own deadline.
+    settings = redis_client("redis://127.0.0.1:1/0").connection_pool.connection_kwargs
+
+    assert (settings["socket_connect_timeout"], settings["socket_timeout"]) == (0.5, 1.0)
+    assert settings["decode_responses"] is True
