@@ -250,10 +250,14 @@ def test_the_load_profiles_short_run_keeps_its_invariants(compose_lab: ComposeLa
     )
     peaks: dict[str, float] = {}
     deadline = time.monotonic() + 400
-    while run.poll() is None and time.monotonic() < deadline:  # `docker stats` itself takes about 2 s a sample
-        for name, used in docker_stats().items():
-            peaks[name] = max(peaks.get(name, 0.0), mebibytes(used))
-    output, _ = run.communicate(timeout=60)
+    try:
+        while run.poll() is None and time.monotonic() < deadline:  # `docker stats` itself takes about 2 s a sample
+            for name, used in docker_stats().items():
+                peaks[name] = max(peaks.get(name, 0.0), mebibytes(used))
+    finally:
+        if run.poll() is None and time.monotonic() >= deadline:
+            run.kill()
+        output, _ = run.communicate(timeout=60)
 
     assert run.returncode == 0, output
     assert "invariants hold" in output, output
