@@ -62,8 +62,8 @@ class Engine:
             f"--exec-root={self.state / 'exec'}",
             f"--pidfile={self.state / 'dockerd.pid'}",
         ]
-        log = (self.state / "dockerd.log").open("wb")
-        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        with (self.state / "dockerd.log").open("wb") as log:  # dockerd keeps its own copy of the file
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         self.env["DOCKER_HOST"] = f"unix://{socket}"
         deadline = time.monotonic() + ENGINE_START_S
         while not docker_works(self.env):

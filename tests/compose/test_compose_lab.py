@@ -49,6 +49,13 @@ def checkout_fallbacks(lab: ComposeLab) -> bool:
     return reply.body["flags"][CHECKOUT_FALLBACKS]
 
 
+def mebibytes(usage: str) -> float:
+    """The memory in use from a `docker stats` MemUsage such as `75.6MiB / 128MiB`, in MiB."""
+    used = usage.split("/")[0].strip()
+    number, unit = re.fullmatch(r"([0-9.]+)\s*([KMG]i?B|B)", used).groups()
+    return float(number) * {"B": 1 / 2**20, "KiB": 1 / 1024, "MiB": 1, "GiB": 1024}[unit]
+
+
 def eventually(check: Any, what: str, timeout: float = 30) -> None:
     """Poll check() until it is true; fail naming what never happened."""
     deadline = time.monotonic() + timeout
@@ -84,16 +91,22 @@ def test_the_readme_try_it_sequence_works(compose_lab: ComposeLab) -> None:
     for command in readme_try_it():
         local = command.replace("localhost:8080", f"127.0.0.1:{compose_lab.port}")
         assert local != command, f"a Try it command does not go to localhost:8080: {command}"
-        result = subprocess.run(["sh", "-c", local], capture_output=True, text=True, timeout=30, check=True)
-        replies.append(json.loads(result.stdout))
+        for _attempt in range(5):  # as a student would: again, when the reply says the error is retryable
+            result = subprocess.run(["sh", "-c", local], capture_output=True, text=True, timeout=30, check=True)
+            reply = json.loads(result.stdout)
+            if not reply.get("error", {}).get("retryable"):
+                break
+        replies.append(reply)
     products, added, promo, cart, order, orders, refused = replies
 
     assert any(product["sku"] == "COF-ETH-250" for product in products["products"])
-    assert cart == promo or cart["items"]
-    assert [item["quantity"] for item in cart["items"] if item["sku"] == "COF-ETH-250"] == [2]
+    assert [(line["sku"], line["quantity"]) for line in added["lines"]] == [("COF-ETH-250", 2)]
+    assert promo["promo_code"] == cart["promo_code"] == "SPRING15"
+    assert [(line["sku"], line["quantity"]) for line in cart["lines"]] == [("COF-ETH-250", 2)]
+    assert (order["status"], order["promo_code"]) == ("placed", "SPRING15")
+    assert order["total_cents"] < order["subtotal_cents"]
     assert [placed["order_id"] for placed in orders["orders"]] == [order["order_id"]]
     assert refused["error"]["code"] == "invalid_value"
-    assert added["items"]
 
 
 def test_the_admin_api_takes_the_token_made_on_first_start(compose_lab: ComposeLab) -> None:
@@ -235,9 +248,16 @@ def test_the_load_profiles_short_run_keeps_its_invariants(compose_lab: ComposeLa
         stderr=subprocess.STDOUT,
         text=True,
     )
-    time.sleep(12)  # a sample of memory in the middle of the load, not a wait for readiness
-    loaded = docker_stats()
-    output, _ = run.communicate(timeout=400)
+    peaks: dict[str, float] = {}
+    deadline = time.monotonic() + 400
+    try:
+        while run.poll() is None and time.monotonic() < deadline:  # `docker stats` itself takes about 2 s a sample
+            for name, used in docker_stats().items():
+                peaks[name] = max(peaks.get(name, 0.0), mebibytes(used))
+    finally:
+        if run.poll() is None and time.monotonic() >= deadline:
+            run.kill()
+        output, _ = run.communicate(timeout=60)
 
     assert run.returncode == 0, output
     assert "invariants hold" in output, output
@@ -247,8 +267,8 @@ def test_the_load_profiles_short_run_keeps_its_invariants(compose_lab: ComposeLa
     assert invariants["ok"] is True
     assert invariants["violations"] == []
     assert invariants["counts"]["orders_told_placed"] > 0
-    NOTES.append(f"memory idle: {idle}")
-    NOTES.append(f"memory under the load profile: {loaded}")
+    NOTES.append(f"memory idle (MiB): { {name: round(mebibytes(used), 1) for name, used in idle.items()} }")
+    NOTES.append(f"memory at its peak under the load profile (MiB): { {k: round(v, 1) for k, v in peaks.items()} }")
 
 
 def test_a_killed_cart_stays_down_until_started_again(compose_lab: ComposeLab) -> None:
