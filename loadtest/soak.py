@@ -1,7 +1,8 @@
 """`python -m loadtest.soak`: chaos load while each gRPC service is killed in turn and Redis restarts, then the checks.
 
 A lab of its own (Redis and the four services on free ports) takes a locust load with the chaos schedule's
-soft-dependency faults (`python -m loadtest --chaos soft`). Then, under the same load, `kill -9` hits cart,
+soft-dependency faults (`python -m loadtest --chaos soft`, with as many seeds as it takes to inject every
+soft scenario). Then, under the same load, `kill -9` hits cart,
 pricing and email in turn, each started again at once, and Redis is stopped and started. For each, the
 recovery time is how long after the process is healthy again a probe checkout succeeds without degrading
 on it. For each part:
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.lab import BenchLab
+from loadtest.chaos import build_schedule, scenario_names
 from loadtest.journal import read_records
 
 # The disruptions, in order, and the share of the run at which each starts.
@@ -57,6 +59,7 @@ class SoakResult:
     """The soak's figures and whether each check held."""
 
     disruptions: list[Disruption] = field(default_factory=list)
+    scenarios: list[str] = field(default_factory=list)
     invariants: dict[str, Any] = field(default_factory=dict)
     checkouts: int = 0
     unexpected_failures: list[dict[str, Any]] = field(default_factory=list)
@@ -73,6 +76,7 @@ class SoakResult:
             and not self.unexpected_failures
             and self.slowest_checkout_ms <= self.budget_ms + CLIENT_SLACK_MS
             and all(disruption.recovery_s is not None for disruption in self.disruptions)
+            and set(self.scenarios) >= set(scenario_names("soft"))
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -80,6 +84,7 @@ class SoakResult:
         return {
             "ok": self.ok,
             "checkouts": self.checkouts,
+            "chaos_scenarios_injected": sorted(set(self.scenarios)),
             "invariants": self.invariants,
             "unexpected_failed_checkouts": len(self.unexpected_failures),
             "unexpected_examples": self.unexpected_failures[:10],
@@ -173,6 +178,16 @@ def lab_url(lab: BenchLab) -> str:
     return f"http://{host}:{port}"
 
 
+def injected_scenarios(load_dir: Path) -> list[str]:
+    """The scenarios the chaos schedule of a load run did inject (as its summary recorded)."""
+    summary = json.loads((load_dir / "summary.json").read_text(encoding="utf-8"))
+    return [
+        event["scenario"]
+        for event in summary["chaos"]["events"]
+        if event["action"] == "inject" and not event["problem"]
+    ]
+
+
 def run_load(lab: BenchLab, out: Path, chaos: str, duration_s: float, users: int, seed: int) -> subprocess.Popen:
     """Start `python -m loadtest` against the lab, writing its report to out."""
     command = [sys.executable, "-m", "loadtest", "--host", lab_url(lab), "--out", str(out), "--chaos", chaos]
@@ -183,29 +198,47 @@ def run_load(lab: BenchLab, out: Path, chaos: str, duration_s: float, users: int
         return subprocess.Popen(command, env={**lab.env, "PYTHONPATH": "."}, stdout=log, stderr=log)
 
 
+def chaos_seeds(seed: int, duration_s: float) -> list[int]:
+    """Seeds from `seed` on whose schedules together inject every soft-dependency scenario at least once."""
+    wanted, covered, seeds = set(scenario_names("soft")), set(), []
+    for candidate in range(seed, seed + 50):
+        picked = {window.scenario for window in build_schedule("soft", candidate, duration_s)}
+        if picked - covered:
+            seeds.append(candidate)
+            covered |= picked
+        if covered == wanted:
+            return seeds
+    raise ValueError(f"no {len(seeds)} seeds from {seed} cover every soft scenario in {duration_s} s")
+
+
 def soak(out: Path, duration_s: float, users: int, seed: int) -> SoakResult:
     """Run the whole soak in a lab of its own, in two parts of duration_s each.
 
-    First the chaos schedule's soft-dependency faults under load (out/chaos); then, under the same load
-    without injected faults, the kills and the Redis restart (out/kills): recovery is timed while no
-    injected fault can hide it. Each part's journal goes through the invariant check.
+    First the chaos schedule's soft-dependency faults under load, one part per seed until every soft
+    scenario was injected (out/chaos-<seed>); then, under the same load without injected faults, the
+    kills and the Redis restart (out/kills): recovery is timed while no injected fault can hide it.
+    Each part's journal goes through the invariant check.
     """
     lab = BenchLab("soak", out / "lab")
     result = SoakResult(budget_ms=lab.settings.checkout.budget_ms)
     lab.start()
     try:
-        chaos = run_load(lab, out / "chaos", "soft", duration_s, users, seed)
-        result.load_exit = chaos.wait(timeout=duration_s + 120)
+        parts = [f"chaos-{chaos_seed}" for chaos_seed in chaos_seeds(seed, duration_s)]
+        for part in parts:
+            chaos = run_load(lab, out / part, "soft", duration_s, users, int(part.split("-")[1]))
+            result.load_exit = max(result.load_exit, chaos.wait(timeout=duration_s + 120))
+            result.scenarios += injected_scenarios(out / part)
+        parts.append("kills")
         kills = run_load(lab, out / "kills", "none", duration_s, users, seed)
         started = time.monotonic()
         for service, share in DISRUPTIONS:
             time.sleep(max(0.0, started + share * duration_s - time.monotonic()))
             result.disruptions.append(disrupt(lab, service))
         result.load_exit = max(result.load_exit, kills.wait(timeout=duration_s + 120))
-        for part in ("chaos", "kills"):
+        for part in parts:
             judge_checkouts(out / part, result)
             result.invariants[part] = check_invariants(lab, out / part)
-        result.invariants["ok"] = all(result.invariants[part]["ok"] for part in ("chaos", "kills"))
+        result.invariants["ok"] = all(result.invariants[part]["ok"] for part in parts)
     finally:
         lab.stop()
     (out / "soak.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")

@@ -7,7 +7,10 @@ or the wrong status.
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -160,6 +163,17 @@ def test_fault_list_does_not_crash_on_a_stored_rule_that_is_not_text(tmp_path: P
     )
     with pytest.raises(FaultFileError, match="printable"):
         FaultStore(tmp_path).list_rules()
+    listed = subprocess.run(
+        [str(Path(sys.executable).with_name("purchase")), "fault", "list"],
+        env={**os.environ, "PURCHASE_CONTROL_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert listed.returncode == 1
+    assert "Traceback" not in listed.stderr
+    assert "printable" in listed.stderr
 
 
 def test_an_idempotency_key_reused_for_another_cart_is_a_422_that_says_so(lab: Lab) -> None:

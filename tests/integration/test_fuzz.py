@@ -22,8 +22,8 @@ from tests.conftest import Lab
 
 pytestmark = pytest.mark.integration
 
-# Generated cases per operation; about 20 operations are fuzzed, so well over 1000 cases in all.
-CASES_PER_OPERATION = 60
+# Generated cases per operation (at most: small inputs run out sooner); 20 operations are fuzzed.
+CASES_PER_OPERATION = 100
 MIN_CASES = 1000
 SEED = 20
 # Which answers count as accepting valid data (see the file's comments).
@@ -73,8 +73,8 @@ def test_the_fuzzer_finds_no_server_error_and_no_schema_violation(lab: Lab, tmp_
         tmp_path / "admin.json",
         "--include-path-regex",
         "^/api/v1/admin/",
-        "--include-method",
-        "GET",
+        # schemathesis joins include filters with "or": leave the other methods out instead.
+        *("--exclude-method", "POST", "--exclude-method", "PUT", "--exclude-method", "DELETE"),
         "--header",
         f"Authorization: Bearer {lab.admin_token}",
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from loadtest.chaos import scenario_names
 from loadtest.soak import DISRUPTIONS, soak
 
 pytestmark = pytest.mark.integration
@@ -30,4 +31,5 @@ def test_a_short_soak_loses_nothing_and_recovers_from_every_kill(tmp_path: Path)
     assert [disruption.service for disruption in result.disruptions] == [name for name, _ in DISRUPTIONS]
     for disruption in result.disruptions:
         assert disruption.recovery_s is not None, figures
+    assert set(result.scenarios) == set(scenario_names("soft")), figures
     assert result.ok
