@@ -16,6 +16,8 @@ pytestmark = pytest.mark.e2e
 
 # How a background job of a script, or nohup, leaves these signals.
 IGNORING = ["bash", "-c", 'trap "" INT HUP; exec "$@"', "bash"]
+# How the lab's service processes show in a process list.
+SERVICE_NAMES = ("services.", "gunicorn:")
 
 
 def ignored_signals(pid: int) -> int:
@@ -31,7 +33,8 @@ def test_sighup_stops_a_lab_started_with_it_ignored_and_every_child_can_be_stopp
         )
     wait_until(new_lab.all_healthy, "purchase up", STARTUP_TIMEOUT, new_lab.supervising)
     children = new_lab.descendants()
-    services = [child for child in children if any("services." in part for part in child.cmdline())]
+    # gunicorn retitles the gateway's processes ("gunicorn: worker [...]") when setproctitle is installed.
+    services = [child for child in children if any(name in " ".join(child.cmdline()) for name in SERVICE_NAMES)]
     stop_signals = (1 << (signal.SIGINT - 1)) | (1 << (signal.SIGHUP - 1))
 
     assert len(services) >= 4  # cart, pricing, email, the gateway's master and workers

@@ -49,7 +49,7 @@ def test_the_loyalty_flag_changes_what_pricing_answers_and_drift_says_so(tmp_pat
 def fake_without_a_field(tmp_path: Path) -> Path:
     """A scratch copy whose pricing fake leaves the adjustment's amount out of its answer."""
     copy = tmp_path / "copy"
-    for folder in ("purchase_lab", "services", "flags", "tests"):
+    for folder in ("purchase_lab", "services", "tests"):
         shutil.copytree(ROOT / folder, copy / folder, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", copy / "pyproject.toml")
     fakes = copy / "tests" / "gateway" / "fakes.py"

@@ -46,7 +46,7 @@ def test_todays_checkout_passes_every_single_fault_in_every_flag_combination(tmp
 def broken_copy(tmp_path: Path) -> Path:
     """A scratch copy of the code where pricing's fallback charges an eligible user full price."""
     copy = tmp_path / "broken"
-    for folder in ("purchase_lab", "services", "flags"):
+    for folder in ("purchase_lab", "services"):
         shutil.copytree(ROOT / folder, copy / folder, ignore=shutil.ignore_patterns("__pycache__"))
     checkout = copy / "services" / "gateway" / "checkout.py"
     text = checkout.read_text()

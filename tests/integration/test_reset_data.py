@@ -96,7 +96,10 @@ def test_purchase_reset_all_also_puts_flags_and_faults_back(lab: Lab) -> None:
     result = purchase(lab, "reset", "--all")
 
     assert result.returncode == 0, result.stderr
-    assert [line.split(":")[0] for line in result.stdout.splitlines()] == ["flags", "faults", "data"]
+    lines = result.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines[:3]] == ["flags", "faults", "data"]
+    # Like `purchase reset`, it returns once every running process applied the flags and the faults.
+    assert [line.split(" by ")[0] for line in lines[3:]] == ["the flags applied", "the faults applied"]
     assert_empty(lab, shoppers)
     assert FaultStore(control).list_rules() == []
     statuses = {status.key: status.summary for status in list_flags(control / LIVE_FILE_NAME)}
