@@ -11,26 +11,18 @@ import re
 import socket
 import subprocess
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from purchase_lab.flags import CHECKOUT_FALLBACKS, LOYALTY_DISCOUNT
+from tests.browser import browser, sync_api
 from tests.compose.conftest import LAB_SERVICES, NOTES, ROOT, ComposeLab
 
 pytestmark = [pytest.mark.compose, pytest.mark.timeout(900)]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+# Fixtures from tests/browser.py, used by the console login test.
+__all__ = ["browser", "sync_api"]
 
 
 def readme_try_it() -> list[str]:
@@ -144,33 +136,21 @@ def test_the_admin_api_takes_the_token_made_on_first_start(compose_lab: ComposeL
     )
 
 
-def test_the_console_logs_in_with_the_compose_token(compose_lab: ComposeLab, in_ci: bool) -> None:
+def test_the_console_logs_in_with_the_compose_token(compose_lab: ComposeLab, browser: Any, sync_api: Any) -> None:
+    expect = sync_api.expect
+    page = browser.new_page()
     try:
-        from playwright.sync_api import expect, sync_playwright
-    except ImportError:
-        if in_ci:
-            pytest.fail("Playwright is missing under CI")
-        pytest.skip("NOT TESTED: the console login needs Playwright")
-    if not CHROMIUM.exists():
-        if in_ci:
-            pytest.fail(f"Chromium ({CHROMIUM}) is missing under CI")
-        pytest.skip(f"NOT TESTED: the console login needs Chromium at {CHROMIUM}")
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(15_000)
-            page.goto(f"{compose_lab.url}/console")
-            expect(page.locator("#login")).to_contain_text("docker compose exec gateway cat .run/admin-token")
-            page.get_by_label("Admin token", exact=True).fill("not-the-token")
-            page.get_by_role("button", name="Log in").click()
-            expect(page.locator("#login-error")).not_to_be_empty()
-            page.get_by_label("Admin token", exact=True).fill(compose_lab.token())
-            page.get_by_role("button", name="Log in").click()
-            expect(page.locator("#console")).to_be_visible()
-        finally:
-            browser.close()
+        page.set_default_timeout(15_000)
+        page.goto(f"{compose_lab.url}/console")
+        expect(page.locator("#login")).to_contain_text("docker compose exec gateway cat .run/admin-token")
+        page.get_by_label("Admin token", exact=True).fill("not-the-token")
+        page.get_by_role("button", name="Log in").click()
+        expect(page.locator("#login-error")).not_to_be_empty()
+        page.get_by_label("Admin token", exact=True).fill(compose_lab.token())
+        page.get_by_role("button", name="Log in").click()
+        expect(page.locator("#console")).to_be_visible()
+    finally:
+        page.close()
 
 
 def test_purchase_reset_inside_a_container_restores_the_committed_flags(compose_lab: ComposeLab) -> None:

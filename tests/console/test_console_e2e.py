@@ -19,22 +19,16 @@ from purchase_lab.faults import FaultStore
 from purchase_lab.flags import LOYALTY_DISCOUNT
 from purchase_lab.flags import ramp as ramp_flag
 from purchase_lab.lab_reset import reset_lab
+from tests.browser import browser, sync_api
 from tests.conftest import Lab
 
 pytestmark = pytest.mark.e2e
 
+# Fixtures from tests/browser.py, used by this module's tests.
+__all__ = ["browser", "sync_api"]
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "console"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 LAPTOP = {"width": 1366, "height": 768}
 TOKEN = f"e2e-{secrets.token_hex(12)}"
 # True once the newest segment of the flag chart's ramp line is drawn differently than `before`.
@@ -44,35 +38,6 @@ RAMP_LINE_CHANGED = """before => {
 }"""
 # The page polls every second; a change must show within a second or two.
 SOON_MS = 3000
-
-
-def require(present: bool, what: str, in_ci: bool) -> None:
-    """Skip loudly on a developer's machine when a browser part is missing; fail under CI."""
-    if present:
-        return
-    if in_ci:
-        pytest.fail(f"{what} is missing under CI, where the console's browser tests must run")
-    pytest.skip(f"NOT TESTED: the ops console's browser tests need {what}")
-
-
-@pytest.fixture(scope="module")
-def sync_api(in_ci: bool) -> Any:
-    """Playwright's sync API, or a loud skip."""
-    try:
-        from playwright import sync_api
-    except ImportError:
-        require(False, "Playwright for Python (pip install playwright, in .venv)", in_ci)
-    require(CHROMIUM.exists(), f"Chromium at {CHROMIUM} (apt-get install chromium)", in_ci)
-    return sync_api
-
-
-@pytest.fixture(scope="module")
-def browser(sync_api: Any) -> Iterator[Any]:
-    """Debian's Chromium, headless, started once for the module."""
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

@@ -20,12 +20,16 @@ from purchase_lab.faults import FaultStore
 from purchase_lab.flags import CHECKOUT_FALLBACKS, LIVE_FILE_NAME, set_flag
 from purchase_lab.health import wait_until
 from purchase_lab.lab_reset import reset_lab
+from tests.browser import browser, sync_api
 from tests.conftest import Lab
-from tests.console.test_console_e2e import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require
+from tests.console.test_console_e2e import ARTIFACTS
 from tests.integration.faults_lab import settle
 from tests.integration.test_shop import call
 
 pytestmark = pytest.mark.e2e
+
+# Fixtures from tests/browser.py, used by this module's tests.
+__all__ = ["browser", "sync_api"]
 
 TOKEN = f"screens-{secrets.token_hex(12)}"
 LAPTOP = (1366, 768)
@@ -65,26 +69,6 @@ PAGE_SCROLLED = (
 
 
 @pytest.fixture(scope="module")
-def playwright_api(in_ci: bool) -> Any:
-    """Playwright's sync API, or a loud skip (a failure under CI)."""
-    try:
-        from playwright import sync_api
-    except ImportError:
-        require(False, "Playwright for Python (pip install playwright, in .venv)", in_ci)
-    require(CHROMIUM.exists(), f"Chromium at {CHROMIUM} (apt-get install chromium)", in_ci)
-    return sync_api
-
-
-@pytest.fixture(scope="module")
-def chromium(playwright_api: Any) -> Iterator[Any]:
-    """Debian's Chromium, headless, started once for the module."""
-    with playwright_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """The whole system with an admin token and two gateway workers."""
     env = {"PURCHASE_ADMIN_TOKEN": TOKEN, "PURCHASE_GATEWAY_WORKERS": "2"}
@@ -105,9 +89,9 @@ def control(lab: Lab) -> Iterator[Path]:
     settle(lab)
 
 
-def open_console(chromium: Any, lab: Lab, size: tuple[int, int]) -> tuple[Any, Any, list[str]]:
+def open_console(browser: Any, lab: Lab, size: tuple[int, int]) -> tuple[Any, Any, list[str]]:
     """A logged-in console tab at this window size; also the list its JavaScript errors go to."""
-    context = chromium.new_context(viewport={"width": size[0], "height": size[1]})
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
     page = context.new_page()
     page.set_default_timeout(10_000)
     problems: list[str] = []
@@ -132,9 +116,9 @@ def unusable(page: Any, selector: str = PAGE_CONTROLS) -> list[str]:
 
 @pytest.mark.parametrize("size", [LAPTOP, PHONE], ids=lambda size: f"{size[0]}x{size[1]}")
 def test_nothing_overflows_sideways_and_every_control_is_usable(
-    chromium: Any, lab: Lab, control: Path, size: tuple[int, int]
+    browser: Any, lab: Lab, control: Path, size: tuple[int, int]
 ) -> None:
-    context, page, problems = open_console(chromium, lab, size)
+    context, page, problems = open_console(browser, lab, size)
     try:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.evaluate("scrollTo(0, 0)")
@@ -156,9 +140,9 @@ def test_nothing_overflows_sideways_and_every_control_is_usable(
 
 @pytest.mark.parametrize("size", DESKTOPS, ids=lambda size: f"{size[0]}x{size[1]}")
 def test_on_a_desktop_the_page_never_scrolls_into_blank_space(
-    chromium: Any, lab: Lab, control: Path, size: tuple[int, int]
+    browser: Any, lab: Lab, control: Path, size: tuple[int, int]
 ) -> None:
-    context, page, _problems = open_console(chromium, lab, size)
+    context, page, _problems = open_console(browser, lab, size)
     try:
         page.mouse.move(size[0] // 3, 10)  # over the header, where a wheel used to scroll the page
         page.mouse.wheel(0, 2000)
@@ -208,11 +192,9 @@ def try_it(page: Any, user: str | None = None) -> tuple[str, dict[str, Any]]:
     return text, json.loads(page.locator("#try-result pre").text_content() or "{}")
 
 
-def test_every_row_of_the_checkout_table_shows_in_try_it(
-    chromium: Any, playwright_api: Any, lab: Lab, control: Path
-) -> None:
-    expect = playwright_api.expect
-    context, page, problems = open_console(chromium, lab, LAPTOP)
+def test_every_row_of_the_checkout_table_shows_in_try_it(browser: Any, sync_api: Any, lab: Lab, control: Path) -> None:
+    expect = sync_api.expect
+    context, page, problems = open_console(browser, lab, LAPTOP)
     try:
         text, body = try_it(page)
         assert text.startswith("Checkout as")

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from purchase_lab.acks import ProcessAcks
-from tests.console.test_console_e2e import SOON_MS, browser, console_lab, control, log_in, page, sync_api
+from tests.browser import browser, sync_api
+from tests.console.test_console_e2e import SOON_MS, console_lab, control, log_in, page
 
 pytestmark = pytest.mark.e2e
 
