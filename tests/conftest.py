@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 import pytest
+import redis
 
 from purchase_lab.config import Ports, Settings
 from purchase_lab.flags import FeatureFlags, UserContext, seed_live_file, set_flag
@@ -197,3 +198,15 @@ def flag_reached(
         changed.wait(remaining)
         changed.clear()
     return time.monotonic() - started
+
+
+@pytest.fixture(scope="module")
+def redis_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[redis.Redis]:
+    """A real Redis server, started once per test module, and a client that decodes replies."""
+    lab = Lab(tmp_path_factory.mktemp("redis")).start("redis")
+    client = redis.Redis.from_url(lab.redis_url, decode_responses=True)
+    try:
+        yield client
+    finally:
+        client.close()
+        lab.stop()

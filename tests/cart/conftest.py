@@ -2,25 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import redis
 
 from services.cart.store import CartStore
-from tests.conftest import Lab
-
-
-@pytest.fixture(scope="module")
-def redis_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[redis.Redis]:
-    """A real Redis server, started once per test module."""
-    lab = Lab(tmp_path_factory.mktemp("cart-store")).start("redis")
-    client = redis.Redis.from_url(lab.redis_url, decode_responses=True)
-    try:
-        yield client
-    finally:
-        client.close()
-        lab.stop()
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
@@ -17,24 +17,11 @@ from services.email.messages import Email as OutboxEmail
 from services.email.messages import EmailKind
 from services.email.outbox import STREAM_KEY, Outbox
 from services.pricing.adjustments import first_order_adjustment
-from tests.conftest import Lab
 
 pytestmark = pytest.mark.functional
 
 USER = "ada"
 FIRST_ORDER_REASON = first_order_adjustment(1000).reason
-
-
-@pytest.fixture(scope="module")
-def redis_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[redis.Redis]:
-    """A real Redis server, started once for the module."""
-    lab = Lab(tmp_path_factory.mktemp("state")).start("redis")
-    client = redis.Redis.from_url(lab.redis_url, decode_responses=True)
-    try:
-        yield client
-    finally:
-        client.close()
-        lab.stop()
 
 
 class StoreShop:
